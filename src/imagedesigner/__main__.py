@@ -1,0 +1,3 @@
+from imagedesigner.cli.main import app
+
+app()

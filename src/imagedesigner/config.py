@@ -1,0 +1,108 @@
+"""Settings: environment variables with the ``IMAGEDESIGNER_`` prefix, and a ``.env`` file.
+
+Every setting here is documented in ``docs/settings.md`` (a test checks that).
+The bracketed numbers of the privacy policy are these settings; ``/privacy`` renders them live.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from imagedesigner.kit.durations import Duration
+
+
+def _key(name: str) -> AliasChoices:
+    return AliasChoices(f"IMAGEDESIGNER_{name}", name)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="IMAGEDESIGNER_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    # --- storage -------------------------------------------------------------------------
+    data_dir: Path = Path("./data")
+    database_url: str | None = None  # default: sqlite+aiosqlite:///<data_dir>/imagedesigner.db
+    blob_dir: Path | None = None  # default: <data_dir>/blobs
+
+    # --- retention (policy: content <= [24 hours], logs <= [30 days], tickets [12 months]) -----
+    content_ttl: Duration = timedelta(hours=24)
+    sweep_interval: Duration = timedelta(seconds=60)
+    store_b64_outputs: bool = False
+    log_retention: Duration = timedelta(days=30)
+    ip_retention: Duration = timedelta(days=7)
+    ipv4_truncate_prefix: int = 24
+    ipv6_truncate_prefix: int = 48
+    ticket_retention: Duration = timedelta(days=365)
+    session_ttl: Duration = timedelta(days=14)
+
+    # --- server --------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str | None = None
+    max_request_bytes: int = 64 * 1024 * 1024
+    trusted_proxies: list[str] = Field(default_factory=list)
+    secret_key: SecretStr | None = None  # default: generated once into <data_dir>/secret.key
+    rate_limit: str = "60/minute"  # per API key / account, `limits` notation; "" disables
+    login_rate_limit: str = "10/minute"
+    storage_uri: str = "memory://"  # `limits` storage: memory:// or redis://host:6379
+
+    # --- accounts and policy -------------------------------------------------------------
+    minimum_age: int = 16
+    policy_version: str = "2025-09-12"
+    policy_effective_date: str = "September 12, 2025"
+    contact_email: str = "privacy@imagedesigner.ai"
+
+    # --- generation ----------------------------------------------------------------------
+    default_model: str | None = None  # default: local/sketch unless a provider key is set
+    strict_parameters: bool = False
+    max_prompt_chars: int = 32000
+    max_upload_bytes: int = 25 * 1024 * 1024
+    max_image_pixels: int = 40_000_000
+    max_input_images: int = 16
+    enable_retired_models: bool = False
+
+    # --- providers -----------------------------------------------------------------------
+    openai_api_key: SecretStr | None = Field(None, validation_alias=_key("OPENAI_API_KEY"))
+    openai_base_url: str = "https://api.openai.com/v1"
+    openai_send_safety_identifier: bool = True
+    openrouter_api_key: SecretStr | None = Field(None, validation_alias=_key("OPENROUTER_API_KEY"))
+    openrouter_base_url: str = "https://openrouter.ai/api/v1"
+    fal_key: SecretStr | None = Field(None, validation_alias=_key("FAL_KEY"))
+    fal_base_url: str = "https://fal.run"
+    fal_queue_url: str = "https://queue.fal.run"
+    provider_connect_timeout: Duration = timedelta(seconds=10)
+    provider_timeout: Duration = timedelta(seconds=180)
+    provider_max_response_bytes: int = 64 * 1024 * 1024
+    provider_max_retries: int = 2
+
+    # ---------------------------------------------------------------------------------------
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'imagedesigner.db').resolve()}"
+
+    def resolved_blob_dir(self) -> Path:
+        return (self.blob_dir or self.data_dir / "blobs").resolve()
+
+    def resolved_secret(self) -> bytes:
+        """Server secret for HMACs. Generated on first use and kept in the data folder."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value().encode()
+        path = self.data_dir / "secret.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(secrets.token_hex(32))
+            tmp.chmod(0o600)
+            tmp.replace(path)
+        return path.read_text().strip().encode()

@@ -1,0 +1,208 @@
+"""The provider interface: one small Protocol, typed request and result, one error family.
+
+A provider turns a *normalised* :class:`ImageRequest` (already checked against the model's
+:class:`Capabilities` by ``generation/normalize.py``) into images. Adapters map it onto their
+native wire fields and may add :class:`ParamWarning` s for anything they approximate. No httpx
+or SDK exception leaves ``providers/``: adapters raise the :class:`ProviderError` family below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from imagedesigner import errors
+
+OutputFormat = Literal["png", "jpeg", "webp"]
+MEDIA_TYPES: dict[str, str] = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+
+
+@dataclass(frozen=True)
+class ImageInput:
+    """An input image (or mask), already sniffed, decoded-checked and stripped of metadata."""
+
+    data: bytes
+    media_type: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class ImageRequest:
+    prompt: str
+    n: int = 1
+    size: tuple[int, int] | None = None  # (width, height)
+    aspect_ratio: str | None = None  # "16:9"
+    seed: int | None = None
+    output_format: OutputFormat = "png"
+    quality: str | None = None  # low | medium | high | auto
+    background: str | None = None  # transparent | opaque | auto
+    images: tuple[ImageInput, ...] = ()
+    mask: ImageInput | None = None
+    safety_identifier: str | None = None  # HMAC of the account id, never the raw id
+
+    @property
+    def is_edit(self) -> bool:
+        return bool(self.images)
+
+
+@dataclass(frozen=True)
+class ParamWarning:
+    """A parameter the model ignored, approximated or that we emulated. Returned to the caller."""
+
+    param: str
+    kind: Literal["ignored", "approximated", "emulated"]
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"param": self.param, "type": self.kind, "message": self.message}
+
+
+@dataclass(frozen=True)
+class GeneratedImage:
+    data: bytes
+    media_type: str
+    width: int
+    height: int
+    revised_prompt: str | None = None
+    seed: int | None = None
+
+
+@dataclass
+class ProviderResult:
+    images: list[GeneratedImage]
+    warnings: list[ParamWarning] = field(default_factory=list)
+    usage: dict | None = None
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    # sizes: explicit list of supported (w, h); None means any size in [min_side, max_side]
+    sizes: tuple[tuple[int, int], ...] | None = None
+    min_side: int = 256
+    max_side: int = 2048
+    size_multiple: int = 1  # sides must be a multiple of this (gpt-image-2: 16)
+    aspect_ratios: tuple[str, ...] = ()  # native aspect ratios, when the model takes ratios
+    max_n: int = 1  # images per native call; the service emulates larger n by several calls
+    max_total_n: int = 10
+    edits: bool = False
+    masks: bool = False
+    max_input_images: int = 0
+    seeds: bool = False
+    output_formats: tuple[str, ...] = ("png",)
+    qualities: tuple[str, ...] = ()
+    backgrounds: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict:
+        return {
+            "sizes": [f"{w}x{h}" for w, h in self.sizes] if self.sizes is not None else None,
+            "size_range": None if self.sizes is not None else [self.min_side, self.max_side],
+            "size_multiple": self.size_multiple,
+            "aspect_ratios": list(self.aspect_ratios),
+            "max_n_per_call": self.max_n,
+            "max_n": self.max_total_n,
+            "edits": self.edits,
+            "masks": self.masks,
+            "max_input_images": self.max_input_images,
+            "seeds": self.seeds,
+            "output_formats": list(self.output_formats),
+            "qualities": list(self.qualities),
+            "backgrounds": list(self.backgrounds),
+        }
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    id: str  # public id, e.g. "openai/gpt-image-2", "local/sketch"
+    provider: str  # provider name, e.g. "openai"
+    native_id: str  # what the provider calls it, e.g. "gpt-image-2"
+    subprocessor: str  # who receives the content, e.g. "OpenAI" or "none (runs on this server)"
+    description: str
+    kind: str = "image model"  # "offline procedural renderer" for local/sketch
+    capabilities: Capabilities = field(default_factory=Capabilities)
+    retired: bool = False
+    created: int = 1_700_000_000
+
+
+ProgressCallback = Callable[[dict], Awaitable[None]]
+
+
+class ImageProvider(Protocol):
+    name: str
+
+    @property
+    def available(self) -> bool:
+        """True when the provider can be called (its key is configured)."""
+        ...
+
+    def models(self) -> list[ModelInfo]: ...
+
+    async def generate(
+        self,
+        model: ModelInfo,
+        request: ImageRequest,
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> ProviderResult: ...
+
+    async def aclose(self) -> None: ...
+
+
+# --- the provider error family (all are DomainErrors, so they map to HTTP in one place) ------
+
+
+class ProviderError(errors.DomainError):
+    status = 502
+    type = "api_error"
+    code = "upstream_error"
+    retryable = False
+
+
+class ProviderAuthError(ProviderError):
+    """The operator's key was rejected (401/403). Never echo the key."""
+
+    code = "provider_auth_failed"
+
+
+class ProviderOutOfCredits(ProviderError):
+    code = "provider_out_of_credits"
+
+
+class ProviderRateLimited(errors.RateLimited, ProviderError):
+    status = 429
+    type = "rate_limit_error"
+    code = "provider_rate_limited"
+    retryable = True
+
+
+class ProviderUnavailable(ProviderError):
+    """503 or connect error: retryable on the same provider only."""
+
+    code = "provider_unavailable"
+    retryable = True
+
+
+class ProviderTimeout(ProviderError):
+    status = 504
+    code = "upstream_timeout"
+
+
+class ProviderBadResponse(ProviderError):
+    """Malformed, oversized or non-image response."""
+
+    code = "bad_upstream_response"
+
+
+class ProviderContentRefused(ProviderError):
+    status = 400
+    type = "invalid_request_error"
+    code = "content_policy_violation"
+
+
+class ProviderInvalidRequest(ProviderError):
+    """The provider said our request was invalid (400/422)."""
+
+    status = 400
+    type = "invalid_request_error"
+    code = "provider_rejected_request"
