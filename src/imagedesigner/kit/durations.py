@@ -21,7 +21,9 @@ def parse_duration(value: Any) -> timedelta:
         raise ValueError("duration must be a string such as 90s, 15m, 24h or 30d")
     match = _PATTERN.match(value)
     if not match:
-        raise ValueError(f"invalid duration {value!r}: use a number with s, m, h, d or w (e.g. 24h)")
+        raise ValueError(
+            f"invalid duration {value!r}: use a number with s, m, h, d or w (e.g. 24h)"
+        )
     number, unit = match.groups()
     return timedelta(seconds=float(number) * _UNITS[(unit or "s").lower()])
 

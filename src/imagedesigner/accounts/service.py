@@ -1,0 +1,131 @@
+"""Users and API keys. Keys are random, shown once, stored only as a SHA-256 hash.
+
+SHA-256 (not argon2) is right for API keys: they carry 256 bits of randomness, so a slow hash
+adds nothing but latency on every request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from imagedesigner import errors
+from imagedesigner.accounts.passwords import hash_password
+from imagedesigner.db.models import ApiKey, User
+from imagedesigner.kit.clock import Clock
+from imagedesigner.kit.ids import new_id
+
+KEY_PREFIX = "idk_"
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+LAST_USED_RESOLUTION = timedelta(minutes=1)  # fewer writes on hot keys
+
+
+def normalize_email(email: str) -> str:
+    email = (email or "").strip()
+    if not EMAIL_RE.match(email) or len(email) > 320:
+        raise errors.InvalidRequest("Enter a valid email address.", param="email")
+    local, _, domain = email.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def check_password_strength(password: str) -> None:
+    if len(password or "") < 10:
+        raise errors.InvalidRequest(
+            "The password must have at least 10 characters.", param="password"
+        )
+    if len(password) > 1024:
+        raise errors.InvalidRequest("The password is too long.", param="password")
+
+
+def hash_key(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass
+class NewKey:
+    key: ApiKey
+    token: str  # shown once, never stored
+
+
+async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
+    return (
+        await session.execute(select(User).where(User.email == normalize_email(email)))
+    ).scalar_one_or_none()
+
+
+async def create_user(
+    session: AsyncSession,
+    clock: Clock,
+    *,
+    email: str,
+    password: str | None,
+    age_confirmed: bool,
+    role: str = "user",
+) -> User:
+    """The caller has checked the age gate; ``age_confirmed`` must be true."""
+    if not age_confirmed:
+        raise errors.InvalidRequest("You must confirm you meet the minimum age.", param="age")
+    email = normalize_email(email)
+    if password is not None:
+        check_password_strength(password)
+    if await find_user_by_email(session, email):
+        raise errors.Conflict("An account with this email already exists.", param="email")
+    now = clock.now()
+    user = User(
+        id=new_id("usr"),
+        email=email,
+        password_hash=hash_password(password) if password is not None else None,
+        age_confirmed_at=now,
+        role=role,
+        created_at=now,
+    )
+    session.add(user)
+    await session.flush()
+    return user
+
+
+async def create_key(session: AsyncSession, clock: Clock, user: User, name: str = "") -> NewKey:
+    token = KEY_PREFIX + secrets.token_urlsafe(32)
+    key = ApiKey(
+        id=new_id("key"),
+        user_id=user.id,
+        name=name[:100],
+        prefix=token[:12],
+        key_hash=hash_key(token),
+        created_at=clock.now(),
+    )
+    session.add(key)
+    await session.flush()
+    return NewKey(key=key, token=token)
+
+
+async def authenticate_key(session: AsyncSession, clock: Clock, token: str) -> User:
+    if not token or not token.startswith(KEY_PREFIX) or len(token) > 200:
+        raise errors.AuthenticationFailed(
+            "Incorrect API key provided. Create one with `imagedesigner keys create`."
+        )
+    row = (
+        await session.execute(
+            select(ApiKey, User)
+            .join(User, User.id == ApiKey.user_id)
+            .where(ApiKey.key_hash == hash_key(token), ApiKey.revoked_at.is_(None))
+        )
+    ).first()
+    if row is None:
+        raise errors.AuthenticationFailed(
+            "Incorrect API key provided. Create one with `imagedesigner keys create`."
+        )
+    key, user = row
+    now = clock.now()
+    from imagedesigner.kit.clock import as_utc
+
+    if key.last_used_at is None or now - as_utc(key.last_used_at) >= LAST_USED_RESOLUTION:
+        await session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
+        await session.commit()
+    return user

@@ -1,0 +1,46 @@
+"""Rate limits with the `limits` library: in-process memory by default, Redis when
+``IMAGEDESIGNER_STORAGE_URI=redis://...`` so several instances share one budget."""
+
+from __future__ import annotations
+
+import time
+
+from limits import RateLimitItem, parse
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
+
+from imagedesigner import errors
+
+
+def _async_uri(uri: str) -> str:
+    return uri if uri.startswith("async+") else f"async+{uri}"
+
+
+class Limiter:
+    def __init__(self, storage_uri: str, user_limit: str, login_limit: str) -> None:
+        self.storage = storage_from_string(_async_uri(storage_uri))
+        self.strategy = MovingWindowRateLimiter(self.storage)
+        self.user_item: RateLimitItem | None = parse(user_limit) if user_limit else None
+        self.login_item: RateLimitItem | None = parse(login_limit) if login_limit else None
+
+    async def _hit(self, item: RateLimitItem | None, *keys: str, what: str) -> None:
+        if item is None:
+            return
+        if not await self.strategy.hit(item, *keys):
+            stats = await self.strategy.get_window_stats(item, *keys)
+            retry = max(1.0, stats.reset_time - time.time())
+            raise errors.RateLimited(
+                f"Too many {what}: limit is {item}. Try again in {int(retry + 0.999)} s.",
+                retry_after=retry,
+            )
+
+    async def hit_user(self, user_id: str) -> None:
+        await self._hit(self.user_item, "user", user_id, what="requests")
+
+    async def hit_login(self, *keys: str) -> None:
+        """Login attempts, throttled per account and per IP (callers pass both keys)."""
+        for key in keys:
+            await self._hit(self.login_item, "login", key, what="sign-in attempts")
+
+    async def reset(self) -> None:
+        await self.storage.reset()

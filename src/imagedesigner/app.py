@@ -1,0 +1,57 @@
+"""``create_app(settings)``: the ASGI app. The lifespan builds the container (or takes one)."""
+
+from __future__ import annotations
+
+import contextlib
+
+from fastapi import FastAPI
+
+from imagedesigner import __version__
+from imagedesigner.api import edits as _edits  # noqa: F401  (registers /v1/images/edits)
+from imagedesigner.api import errors as api_errors
+from imagedesigner.api import health, images, models
+from imagedesigner.api.limits import BodyLimit
+from imagedesigner.api.ratelimit import Limiter
+from imagedesigner.config import Settings
+from imagedesigner.container import Container
+from imagedesigner.retention import scheduler
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    container: Container | None = None,
+    run_sweeper: bool = True,
+) -> FastAPI:
+    settings = container.settings if container else (settings or Settings())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        c = container or await Container.build(settings)
+        app.state.container = c
+        async with contextlib.AsyncExitStack() as stack:
+            if run_sweeper:
+                await stack.enter_async_context(scheduler.running(c))
+            yield
+        if container is None:
+            await c.aclose()
+
+    app = FastAPI(
+        title="ImageDesigner",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.authenticators = []
+    app.state.limiter = Limiter(
+        settings.storage_uri, settings.rate_limit, settings.login_rate_limit
+    )
+    if container is not None:
+        app.state.container = container
+    api_errors.install(app)
+    app.include_router(health.router)
+    app.include_router(models.router)
+    app.include_router(images.router)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    return app

@@ -1,0 +1,54 @@
+"""The one place that builds the service's parts from settings. The app's lifespan, the CLI and
+the tests all use it, so they run the same code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from imagedesigner.config import Settings
+from imagedesigner.db.engine import create_engine, sessionmaker
+from imagedesigner.db.migrate import upgrade
+from imagedesigner.kit.clock import Clock, SystemClock
+from imagedesigner.providers.registry import ProviderRegistry
+from imagedesigner.storage.base import BlobStore
+from imagedesigner.storage.local import LocalBlobStore
+
+
+@dataclass
+class Container:
+    settings: Settings
+    clock: Clock
+    engine: AsyncEngine
+    sessions: async_sessionmaker
+    blobs: BlobStore
+    registry: ProviderRegistry
+
+    @classmethod
+    async def build(
+        cls,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        registry: ProviderRegistry | None = None,
+        blobs: BlobStore | None = None,
+        migrate: bool = True,
+    ) -> Container:
+        clock = clock or SystemClock()
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(settings.resolved_database_url())
+        if migrate:
+            await upgrade(engine)
+        return cls(
+            settings=settings,
+            clock=clock,
+            engine=engine,
+            sessions=sessionmaker(engine),
+            blobs=blobs or LocalBlobStore(settings.resolved_blob_dir()),
+            registry=registry or ProviderRegistry.from_settings(settings, clock),
+        )
+
+    async def aclose(self) -> None:
+        await self.registry.aclose()
+        await self.engine.dispose()

@@ -1,0 +1,62 @@
+"""Async engine and sessions. SQLite (default) runs in WAL mode with ``secure_delete`` so that
+deleted content is overwritten in the database file; PostgreSQL is used as is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import event, text
+from sqlalchemy.engine.url import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+
+def is_sqlite(engine: AsyncEngine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def create_engine(url: str) -> AsyncEngine:
+    parsed = make_url(url)
+    kwargs: dict = {}
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        kwargs["connect_args"] = {"timeout": 30}
+    else:
+        kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+    engine = create_async_engine(url, **kwargs)
+    if parsed.get_backend_name() == "sqlite":
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA secure_delete=ON")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+    return engine
+
+
+def sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def scrub_sqlite(engine: AsyncEngine) -> None:
+    """After deletions: fold the WAL back into the database and truncate it to zero bytes.
+
+    With ``secure_delete=ON`` deleted cells and freed pages are zeroed in the main file; the WAL
+    still holds old page images until a TRUNCATE checkpoint empties it. Retries while readers
+    hold old snapshots.
+    """
+    if not is_sqlite(engine):
+        return
+    import asyncio
+
+    for _ in range(50):
+        async with engine.connect() as conn:
+            row = (await conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))).first()
+        if row is not None and row[0] == 0:
+            return
+        await asyncio.sleep(0.05)

@@ -1,0 +1,263 @@
+"""Map one user request onto a model's capabilities, honestly.
+
+Nothing is dropped silently: every parameter the model ignores, approximates or that we emulate
+becomes a :class:`ParamWarning`. Impossible requests are refused up front with a message that
+says what would work. With ``strict`` every warning becomes a 400 instead.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field, replace
+
+from imagedesigner import errors
+from imagedesigner.providers.base import Capabilities, ImageInput, ImageRequest, ModelInfo
+from imagedesigner.providers.base import ParamWarning as W
+
+SIZE_RE = re.compile(r"^(\d{2,5})x(\d{2,5})$")
+RATIO_RE = re.compile(r"^(\d{1,2}):(\d{1,2})$")
+ABSOLUTE_MIN, ABSOLUTE_MAX = 64, 8192
+DEFAULT_SIDE = 1024
+
+
+@dataclass(frozen=True)
+class GenerationInput:
+    prompt: str
+    n: int = 1
+    size: str | None = None
+    aspect_ratio: str | None = None
+    seed: int | None = None
+    output_format: str = "png"
+    quality: str | None = None
+    background: str | None = None
+    images: tuple[ImageInput, ...] = ()
+    mask: ImageInput | None = None
+
+
+@dataclass
+class Plan:
+    calls: list[ImageRequest]
+    warnings: list[W] = field(default_factory=list)
+    transcode_to: str | None = None  # set when the model cannot produce the asked format
+    size: tuple[int, int] | None = None
+
+
+def parse_size(value: str) -> tuple[int, int]:
+    match = SIZE_RE.match(value)
+    if not match:
+        raise errors.InvalidRequest(
+            f"Invalid size '{value}': use WIDTHxHEIGHT, e.g. 1024x1024, or 'auto'.", param="size"
+        )
+    w, h = int(match.group(1)), int(match.group(2))
+    if not (ABSOLUTE_MIN <= w <= ABSOLUTE_MAX and ABSOLUTE_MIN <= h <= ABSOLUTE_MAX):
+        raise errors.InvalidRequest(
+            f"Unsupported size '{value}': each side must be between {ABSOLUTE_MIN} and "
+            f"{ABSOLUTE_MAX} pixels.",
+            param="size",
+        )
+    return w, h
+
+
+def parse_ratio(value: str) -> tuple[int, int]:
+    match = RATIO_RE.match(value)
+    if not match or int(match.group(1)) == 0 or int(match.group(2)) == 0:
+        raise errors.InvalidRequest(
+            f"Invalid aspect_ratio '{value}': use W:H, e.g. 16:9.", param="aspect_ratio"
+        )
+    a, b = int(match.group(1)), int(match.group(2))
+    if max(a / b, b / a) > 4:
+        raise errors.InvalidRequest(
+            "aspect_ratio must be between 1:4 and 4:1.", param="aspect_ratio"
+        )
+    return a, b
+
+
+def _nearest_listed(sizes: tuple[tuple[int, int], ...], w: int, h: int) -> tuple[int, int]:
+    def cost(s: tuple[int, int]) -> tuple[float, float]:
+        return (abs(math.log((s[0] / s[1]) / (w / h))), abs(math.log((s[0] * s[1]) / (w * h))))
+
+    return min(sizes, key=cost)
+
+
+def _size_for_ratio(caps: Capabilities, a: int, b: int) -> tuple[int, int]:
+    if caps.sizes is not None:
+        return _nearest_listed(caps.sizes, a * 1000, b * 1000)
+    scale = DEFAULT_SIDE / max(a, b)
+    return _fit_range(caps, round(a * scale), round(b * scale))
+
+
+def _fit_range(caps: Capabilities, w: int, h: int) -> tuple[int, int]:
+    m = max(caps.size_multiple, 1)
+    w, h = max(caps.min_side, min(caps.max_side, w)), max(caps.min_side, min(caps.max_side, h))
+    return max(m, round(w / m) * m), max(m, round(h / m) * m)
+
+
+def _ratio_name(w: int, h: int) -> str:
+    g = math.gcd(w, h)
+    return f"{w // g}:{h // g}"
+
+
+def _resolve_size(inp: GenerationInput, caps: Capabilities, warnings: list[W]) -> tuple[int, int]:
+    if inp.size and inp.size != "auto" and inp.aspect_ratio:
+        raise errors.InvalidRequest("Give either size or aspect_ratio, not both.", param="size")
+    if inp.aspect_ratio:
+        a, b = parse_ratio(inp.aspect_ratio)
+        size = _size_for_ratio(caps, a, b)
+        ratio = f"{a}:{b}"
+        if caps.aspect_ratios and ratio not in caps.aspect_ratios and caps.sizes is None:
+            pass  # any size: computed exactly from the ratio
+        elif caps.sizes is not None and abs(size[0] / size[1] - a / b) > 0.01:
+            warnings.append(
+                W(
+                    "aspect_ratio",
+                    "approximated",
+                    f"{ratio} is not offered by this model; "
+                    f"made {size[0]}x{size[1]} ({_ratio_name(*size)}) instead.",
+                )
+            )
+        return size
+    if not inp.size or inp.size == "auto":
+        if caps.sizes is not None:
+            return caps.sizes[0]
+        return _fit_range(caps, DEFAULT_SIDE, DEFAULT_SIDE)
+    w, h = parse_size(inp.size)
+    if caps.sizes is not None:
+        if (w, h) in caps.sizes:
+            return w, h
+        snapped = _nearest_listed(caps.sizes, w, h)
+        warnings.append(
+            W(
+                "size",
+                "approximated",
+                f"{w}x{h} is not offered by this model; snapped to the "
+                f"nearest supported size {snapped[0]}x{snapped[1]}.",
+            )
+        )
+        return snapped
+    if not (caps.min_side <= w <= caps.max_side and caps.min_side <= h <= caps.max_side):
+        raise errors.InvalidRequest(
+            f"Unsupported size '{inp.size}': this model makes sizes from {caps.min_side} to "
+            f"{caps.max_side} pixels per side.",
+            param="size",
+        )
+    fitted = _fit_range(caps, w, h)
+    if fitted != (w, h):
+        warnings.append(
+            W(
+                "size",
+                "approximated",
+                f"sides must be multiples of {caps.size_multiple}; made "
+                f"{fitted[0]}x{fitted[1]} instead of {w}x{h}.",
+            )
+        )
+    return fitted
+
+
+def plan(inp: GenerationInput, model: ModelInfo, *, strict: bool, max_prompt: int) -> Plan:
+    caps = model.capabilities
+    if not inp.prompt or not inp.prompt.strip():
+        raise errors.InvalidRequest(
+            "The prompt is empty: describe the image you want.", param="prompt"
+        )
+    if len(inp.prompt) > max_prompt:
+        raise errors.InvalidRequest(
+            f"The prompt has {len(inp.prompt)} characters; the maximum is {max_prompt}.",
+            param="prompt",
+        )
+    if not 1 <= inp.n <= caps.max_total_n:
+        raise errors.InvalidRequest(
+            f"n must be between 1 and {caps.max_total_n} for {model.id}.", param="n"
+        )
+    if inp.seed is not None and not caps.seeds:
+        raise errors.InvalidRequest(
+            f"{model.id} does not support seeds. Leave seed out, or use a model whose "
+            "capabilities list seeds (GET /v1/models), such as local/sketch or the fal FLUX models.",
+            param="seed",
+            code="unsupported_parameter",
+        )
+    if inp.images and not caps.edits:
+        raise errors.InvalidRequest(
+            f"{model.id} cannot edit images. Choose a model whose capabilities list edits.",
+            param="model",
+            code="unsupported_parameter",
+        )
+    if len(inp.images) > max(caps.max_input_images, 0) and inp.images:
+        raise errors.InvalidRequest(
+            f"{model.id} takes at most {caps.max_input_images} input images; "
+            f"{len(inp.images)} were sent.",
+            param="image",
+        )
+    if inp.mask is not None and not caps.masks:
+        raise errors.InvalidRequest(
+            f"{model.id} does not support masks. Leave the mask out, or choose a model whose "
+            "capabilities list masks (e.g. openai/gpt-image-1.5, local/sketch).",
+            param="mask",
+            code="unsupported_parameter",
+        )
+    if inp.output_format not in ("png", "jpeg", "webp"):
+        raise errors.InvalidRequest(
+            "output_format must be png, jpeg or webp.", param="output_format"
+        )
+
+    warnings: list[W] = []
+    size = _resolve_size(inp, caps, warnings)
+    native_format = inp.output_format
+    transcode_to = None
+    if inp.output_format not in caps.output_formats:
+        native_format = caps.output_formats[0]
+        transcode_to = inp.output_format
+        warnings.append(
+            W(
+                "output_format",
+                "emulated",
+                f"{model.id} returns {native_format}; "
+                f"transcoded to {inp.output_format} by this service.",
+            )
+        )
+    quality = inp.quality
+    if quality and quality != "auto" and quality not in caps.qualities:
+        warnings.append(W("quality", "ignored", f"{model.id} has no quality setting."))
+        quality = None
+    background = inp.background
+    if background and background != "auto" and background not in caps.backgrounds:
+        warnings.append(
+            W("background", "ignored", f"{model.id} cannot make a {background} background.")
+        )
+        background = None
+
+    per_call = max(caps.max_n, 1)
+    counts = [per_call] * (inp.n // per_call) + ([inp.n % per_call] if inp.n % per_call else [])
+    if len(counts) > 1:
+        warnings.append(
+            W(
+                "n",
+                "emulated",
+                f"{model.id} makes {per_call} image(s) per call; n={inp.n} was "
+                f"made with {len(counts)} separate calls.",
+            )
+        )
+    if strict and warnings:
+        raise errors.InvalidRequest(
+            "Strict parameter mode: " + " ".join(f"{w.param}: {w.message}" for w in warnings),
+            param=warnings[0].param,
+            code="unsupported_parameter",
+        )
+    base = ImageRequest(
+        prompt=inp.prompt,
+        size=size,
+        aspect_ratio=inp.aspect_ratio,
+        seed=inp.seed,
+        output_format=native_format,  # type: ignore[arg-type]
+        quality=quality,
+        background=background,
+        images=inp.images,
+        mask=inp.mask,
+    )
+    calls = []
+    offset = 0
+    for count in counts:
+        seed = None if inp.seed is None else inp.seed + offset
+        calls.append(replace(base, n=count, seed=seed))
+        offset += count
+    return Plan(calls=calls, warnings=warnings, transcode_to=transcode_to, size=size)

@@ -1,0 +1,240 @@
+"""Generate or edit: plan against the model, call its provider (the only one: no fallback),
+store the outputs transiently, return them.
+
+Order of writes: blobs first, then rows in one transaction. A crash in between leaves orphan
+blobs, which the sweeper removes once older than the content TTL. A failure removes whatever
+blobs this request wrote, so nothing of a failed request is kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from imagedesigner import errors
+from imagedesigner.container import Container
+from imagedesigner.db.models import Generation, StoredImage, User
+from imagedesigner.generation.normalize import GenerationInput, plan
+from imagedesigner.kit.ids import new_id
+from imagedesigner.providers.base import (
+    MEDIA_TYPES,
+    GeneratedImage,
+    ImageRequest,
+    ModelInfo,
+    ParamWarning,
+    ProgressCallback,
+    ProviderError,
+    ProviderResult,
+)
+from imagedesigner.providers.registry import Resolved
+from imagedesigner.storage.base import new_key
+
+MAX_PARALLEL_CALLS = 4
+BACKOFF_BASE = 0.5
+BACKOFF_CAP = 20.0
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass
+class OutputImage:
+    image: GeneratedImage
+    image_id: str | None  # None when not stored (b64_json without STORE_B64_OUTPUTS)
+
+
+@dataclass
+class Outcome:
+    generation_id: str
+    created: datetime
+    expires_at: datetime | None
+    model: ModelInfo
+    outputs: list[OutputImage]
+    warnings: list[ParamWarning] = field(default_factory=list)
+    usage: dict | None = None
+
+
+def safety_identifier(secret: bytes, user_id: str) -> str:
+    """An HMAC of the account id: stable per user for abuse monitoring, never the raw id."""
+    return hmac.new(secret, user_id.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+async def call_with_retries(
+    resolved: Resolved,
+    request: ImageRequest,
+    *,
+    max_retries: int,
+    progress: ProgressCallback | None,
+    sleep: Sleep = asyncio.sleep,
+) -> ProviderResult:
+    """Retries only retryable errors (connect errors, 429, 503) on the *same* provider."""
+    attempt = 0
+    while True:
+        try:
+            return await resolved.provider.generate(resolved.model, request, progress=progress)
+        except ProviderError as exc:
+            if not exc.retryable or attempt >= max_retries:
+                raise
+            attempt += 1
+            delay = min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt) * random.uniform(0.5, 1.0)
+            retry_after = getattr(exc, "retry_after", None)
+            if retry_after is not None:
+                if retry_after > BACKOFF_CAP:
+                    raise
+                delay = max(delay, retry_after)
+            await sleep(delay)
+
+
+def _transcode(images: list[GeneratedImage], fmt: str) -> list[GeneratedImage]:
+    from imagedesigner.imaging.hygiene import transcode
+
+    return [
+        replace(img, data=transcode(img.data, fmt), media_type=MEDIA_TYPES[fmt]) for img in images
+    ]
+
+
+async def generate(
+    c: Container,
+    user: User,
+    resolved: Resolved,
+    inp: GenerationInput,
+    *,
+    store_outputs: bool,
+    progress: ProgressCallback | None = None,
+    sleep: Sleep = asyncio.sleep,
+) -> Outcome:
+    if user.restricted_at is not None:
+        raise errors.PermissionDenied(
+            "Processing of this account's content is restricted at your request. Lift the "
+            "restriction (DELETE /v1/me/restriction) to generate images again.",
+            code="processing_restricted",
+        )
+    the_plan = plan(
+        inp,
+        resolved.model,
+        strict=c.settings.strict_parameters,
+        max_prompt=c.settings.max_prompt_chars,
+    )
+    sid = safety_identifier(c.settings.resolved_secret(), user.id)
+    calls = [replace(call, safety_identifier=sid) for call in the_plan.calls]
+    gate = asyncio.Semaphore(MAX_PARALLEL_CALLS)
+
+    async def one(req: ImageRequest) -> ProviderResult:
+        async with gate:
+            return await call_with_retries(
+                resolved,
+                req,
+                max_retries=c.settings.provider_max_retries,
+                progress=progress,
+                sleep=sleep,
+            )
+
+    results = await asyncio.gather(*(one(r) for r in calls))
+    images = [img for r in results for img in r.images]
+    if not images:
+        raise errors.UpstreamError(
+            f"{resolved.model.provider} returned no images.", code="no_images_generated"
+        )
+    warnings = list(the_plan.warnings)
+    for r in results:
+        warnings.extend(w for w in r.warnings if w not in warnings)
+    if the_plan.transcode_to:
+        images = await asyncio.to_thread(_transcode, images, the_plan.transcode_to)
+    usage = _merge_usage([r.usage for r in results])
+    return await _store(c, user, resolved.model, inp, images, warnings, usage, store_outputs)
+
+
+def _merge_usage(usages: list[dict | None]) -> dict | None:
+    known = [u for u in usages if u]
+    if not known:
+        return None
+    merged: dict = {}
+    for u in known:
+        for k, v in u.items():
+            if isinstance(v, int | float) and not isinstance(v, bool):
+                merged[k] = merged.get(k, 0) + v
+    return merged or None
+
+
+def _params(inp: GenerationInput) -> dict:
+    return {
+        "n": inp.n,
+        "size": inp.size,
+        "aspect_ratio": inp.aspect_ratio,
+        "seed": inp.seed,
+        "output_format": inp.output_format,
+        "quality": inp.quality,
+        "background": inp.background,
+        "input_images": len(inp.images),
+        "mask": inp.mask is not None,
+    }
+
+
+async def _store(
+    c: Container,
+    user: User,
+    model: ModelInfo,
+    inp: GenerationInput,
+    images: list[GeneratedImage],
+    warnings: list[ParamWarning],
+    usage: dict | None,
+    store_outputs: bool,
+) -> Outcome:
+    now = c.clock.now()
+    expires = now + c.settings.content_ttl
+    gen = Generation(
+        id=new_id("gen"),
+        user_id=user.id,
+        model=model.id,
+        provider=model.provider,
+        prompt=inp.prompt,
+        params=_params(inp),
+        warnings=[w.as_dict() for w in warnings],
+        created_at=now,
+        expires_at=expires,
+    )
+    outputs: list[OutputImage] = []
+    rows: list[StoredImage] = []
+    written: list[str] = []
+    try:
+        for img in images:
+            if not store_outputs:
+                outputs.append(OutputImage(img, None))
+                continue
+            key = new_key(now)
+            await c.blobs.put(key, img.data)
+            written.append(key)
+            row = StoredImage(
+                id=new_id("img"),
+                generation_id=gen.id,
+                user_id=user.id,
+                blob_key=key,
+                media_type=img.media_type,
+                width=img.width,
+                height=img.height,
+                size_bytes=len(img.data),
+                created_at=now,
+            )
+            rows.append(row)
+            outputs.append(OutputImage(img, row.id))
+        async with c.sessions() as session, session.begin():
+            session.add(gen)
+            await session.flush()
+            session.add_all(rows)
+    except BaseException:
+        for key in written:
+            await asyncio.shield(c.blobs.delete(key))
+        raise
+    return Outcome(
+        generation_id=gen.id,
+        created=now,
+        expires_at=expires,
+        model=model,
+        outputs=outputs,
+        warnings=warnings,
+        usage=usage,
+    )
