@@ -1,0 +1,350 @@
+"""OpenAI Images adapter: ``POST {base}/images/generations`` (JSON) and ``/images/edits`` (multipart).
+
+What is sent: ``model``, ``prompt``, ``n``, ``size``, ``output_format``, ``quality``, ``background`` and, when
+``openai_send_safety_identifier`` is on, ``safety_identifier`` (an HMAC of the account id computed by the
+generation service — never the raw id). ``user`` is never sent. OpenAI has no per-request retention flag
+(no ``store`` for images): retention is the organisation's data controls — see docs/providers.md.
+
+The model catalogue is the data table :data:`MODELS`; retired models (DALL·E 2/3, gpt-image-1) are kept
+with ``retired=True`` and hidden unless ``enable_retired_models`` is set.
+"""
+
+from __future__ import annotations
+
+import math
+
+import httpx
+
+from imagedesigner.config import Settings
+from imagedesigner.kit.clock import Clock
+from imagedesigner.providers import _http
+from imagedesigner.providers.base import (
+    MEDIA_TYPES,
+    Capabilities,
+    GeneratedImage,
+    ImageRequest,
+    ModelInfo,
+    ParamWarning,
+    ProgressCallback,
+    ProviderAuthError,
+    ProviderBadResponse,
+    ProviderInvalidRequest,
+    ProviderResult,
+)
+
+NAME = "openai"
+LABEL = "OpenAI"
+_REFUSAL_CODES = {"content_policy_violation", "moderation_blocked"}
+_QUOTA_CODES = {"insufficient_quota", "billing_hard_limit_reached"}
+
+_GPT_SIZES = ((1024, 1024), (1536, 1024), (1024, 1536))
+_GPT = {
+    "max_n": 10,
+    "max_total_n": 10,
+    "edits": True,
+    "masks": True,
+    "max_input_images": 16,
+    "seeds": False,
+    "output_formats": ("png", "jpeg", "webp"),
+    "qualities": ("low", "medium", "high", "auto"),
+    "backgrounds": ("transparent", "opaque", "auto"),
+}
+# gpt-image-2: any WxH, both sides multiples of 16, aspect between 1:3 and 3:1, at most 3840x2160.
+GPT2_MAX_PIXELS = 3840 * 2160
+GPT2_MAX_RATIO = 3.0
+
+
+def _model(
+    native: str, description: str, caps: Capabilities, *, retired: bool = False
+) -> ModelInfo:
+    return ModelInfo(
+        id=f"{NAME}/{native}",
+        provider=NAME,
+        native_id=native,
+        subprocessor="OpenAI",
+        description=description,
+        capabilities=caps,
+        retired=retired,
+    )
+
+
+MODELS: tuple[ModelInfo, ...] = (
+    _model(
+        "gpt-image-2",
+        "OpenAI GPT Image 2: any size in multiples of 16 (aspect 1:3 to 3:1, up to 3840x2160).",
+        Capabilities(sizes=None, min_side=256, max_side=3840, size_multiple=16, **_GPT),
+    ),
+    _model(
+        "gpt-image-1.5",
+        "OpenAI GPT Image 1.5: 1024x1024, 1536x1024 or 1024x1536; edits with up to 16 images.",
+        Capabilities(sizes=_GPT_SIZES, **_GPT),
+    ),
+    _model(
+        "gpt-image-1-mini",
+        "OpenAI GPT Image 1 mini: the cheaper GPT image model, same sizes as gpt-image-1.5.",
+        Capabilities(sizes=_GPT_SIZES, **_GPT),
+    ),
+    _model(
+        "gpt-image-1",
+        "OpenAI GPT Image 1 (shut down by OpenAI on 2026-10-23).",
+        Capabilities(sizes=_GPT_SIZES, **_GPT),
+        retired=True,
+    ),
+    _model(
+        "dall-e-3",
+        "OpenAI DALL·E 3 (retired by OpenAI on 2026-05-12).",
+        Capabilities(
+            sizes=((1024, 1024), (1792, 1024), (1024, 1792)),
+            max_n=1,
+            qualities=("standard", "hd"),
+            output_formats=("png",),
+        ),
+        retired=True,
+    ),
+    _model(
+        "dall-e-2",
+        "OpenAI DALL·E 2 (retired by OpenAI on 2026-05-12).",
+        Capabilities(
+            sizes=((256, 256), (512, 512), (1024, 1024)),
+            max_n=10,
+            edits=True,
+            masks=True,
+            max_input_images=1,
+            output_formats=("png",),
+        ),
+        retired=True,
+    ),
+)
+
+
+def _is_gpt(model: ModelInfo) -> bool:
+    return not model.native_id.startswith("dall-e")
+
+
+def _parse_error(status: int, body: bytes) -> _http.ErrorInfo:
+    obj = _http.safe_json(body)
+    err = obj.get("error") if isinstance(obj, dict) else None
+    if not isinstance(err, dict):
+        return _http.ErrorInfo(message=None)
+    message = err.get("message") if isinstance(err.get("message"), str) else None
+    code = err.get("code") if isinstance(err.get("code"), str) else None
+    etype = err.get("type") if isinstance(err.get("type"), str) else None
+    refused = code in _REFUSAL_CODES
+    return _http.ErrorInfo(
+        message=message,
+        code=code or etype,
+        refusal=(message or code) if refused else None,
+        out_of_credits=code in _QUOTA_CODES or etype in _QUOTA_CODES,
+    )
+
+
+def _snap16(value: float) -> int:
+    return max(16, int(round(value / 16)) * 16)
+
+
+def _fit_gpt2(w: int, h: int) -> tuple[int, int]:
+    """Bring a size inside gpt-image-2's limits (ratio 1:3..3:1, pixel cap, multiples of 16)."""
+    ratio = min(max(w / h, 1 / GPT2_MAX_RATIO), GPT2_MAX_RATIO)
+    area = min(w * h, GPT2_MAX_PIXELS)
+    nw, nh = math.sqrt(area * ratio), math.sqrt(area / ratio)
+    nw, nh = _snap16(nw), _snap16(nh)
+    while nw * nh > GPT2_MAX_PIXELS or max(nw, nh) > 3840:
+        nw, nh = (nw - 16, nh) if nw >= nh else (nw, nh - 16)
+    return nw, nh
+
+
+def _choose_size(
+    model: ModelInfo, request: ImageRequest
+) -> tuple[tuple[int, int] | None, list[ParamWarning]]:
+    caps = model.capabilities
+    warnings: list[ParamWarning] = []
+    if request.size is None and request.aspect_ratio is None:
+        return None, warnings
+    if request.size is not None:
+        w, h = request.size
+        param, asked = "size", f"{w}x{h}"
+    else:
+        r = _http.ratio_value(request.aspect_ratio or "1:1")
+        w, h = round(1024 * math.sqrt(r)), round(1024 / math.sqrt(r))
+        param, asked = "aspect_ratio", request.aspect_ratio or ""
+    if caps.sizes is None:
+        chosen = _fit_gpt2(w, h)
+    else:
+        target = math.log(w / h)
+        chosen = min(
+            caps.sizes,
+            key=lambda s: (abs(math.log(s[0] / s[1]) - target), abs(s[0] * s[1] - w * h)),
+        )
+    if param == "size" and chosen != (w, h):
+        warnings.append(
+            ParamWarning(
+                "size",
+                "approximated",
+                f"{model.id} cannot make {asked}; sent {chosen[0]}x{chosen[1]} instead.",
+            )
+        )
+    elif param == "aspect_ratio" and abs(math.log((chosen[0] / chosen[1]) / (w / h))) > 0.01:
+        warnings.append(
+            ParamWarning(
+                "aspect_ratio",
+                "approximated",
+                f"{model.id} has no {asked} size; sent the nearest, {chosen[0]}x{chosen[1]}.",
+            )
+        )
+    return chosen, warnings
+
+
+class OpenAIProvider:
+    name = NAME
+
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+        self._base = settings.openai_base_url.rstrip("/")
+
+    @property
+    def _key(self) -> str | None:
+        key = self.settings.openai_api_key
+        return key.get_secret_value() if key is not None else None
+
+    @property
+    def available(self) -> bool:
+        return bool(self._key)
+
+    def models(self) -> list[ModelInfo]:
+        return list(MODELS)
+
+    def _get_client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = _http.make_client(self.settings, transport=self._transport)
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def _fields(self, model: ModelInfo, request: ImageRequest) -> tuple[dict, list[ParamWarning]]:
+        caps = model.capabilities
+        size, warnings = _choose_size(model, request)
+        fields: dict = {"model": model.native_id, "prompt": request.prompt, "n": request.n}
+        if size is not None:
+            fields["size"] = f"{size[0]}x{size[1]}"
+        if request.seed is not None:
+            warnings.append(ParamWarning("seed", "ignored", f"{model.id} does not take a seed."))
+        if request.quality and request.quality in caps.qualities:
+            fields["quality"] = request.quality
+        elif request.quality:
+            warnings.append(
+                ParamWarning("quality", "ignored", f"{model.id} has no quality {request.quality}.")
+            )
+        if _is_gpt(model):
+            fields["output_format"] = request.output_format
+            if request.background:
+                if request.background == "transparent" and request.output_format == "jpeg":
+                    raise ProviderInvalidRequest(
+                        "A transparent background needs output_format png or webp.",
+                        param="background",
+                    )
+                fields["background"] = request.background
+        else:
+            fields["response_format"] = "b64_json"
+            if request.background:
+                warnings.append(
+                    ParamWarning("background", "ignored", f"{model.id} has no background option.")
+                )
+        if self.settings.openai_send_safety_identifier and request.safety_identifier:
+            fields["safety_identifier"] = request.safety_identifier
+        return fields, warnings
+
+    async def generate(
+        self,
+        model: ModelInfo,
+        request: ImageRequest,
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> ProviderResult:
+        key = self._key
+        if not key:
+            raise ProviderAuthError(f"The operator has not configured a key for {LABEL}.")
+        fields, warnings = self._fields(model, request)
+        caps = model.capabilities
+        headers = {"Authorization": f"Bearer {key}"}
+        if request.is_edit:
+            if not caps.edits:
+                raise ProviderInvalidRequest(f"{model.id} cannot edit images.", param="image")
+            if request.mask is not None and not caps.masks:
+                raise ProviderInvalidRequest(f"{model.id} does not take a mask.", param="mask")
+            files = [
+                ("image[]", (f"image-{i}.{_ext(img.media_type)}", img.data, img.media_type))
+                for i, img in enumerate(request.images)
+            ]
+            if request.mask is not None:
+                files.append(("mask", ("mask.png", request.mask.data, request.mask.media_type)))
+            url = f"{self._base}/images/edits"
+            kwargs: dict = {"data": {k: str(v) for k, v in fields.items()}, "files": files}
+        else:
+            url = f"{self._base}/images/generations"
+            kwargs = {"json": fields}
+        if progress is not None:
+            await progress({"stage": "running"})
+        async with _http.deadline(self.settings, LABEL):
+            reply = await _http.send(
+                self._get_client(),
+                "POST",
+                url,
+                label=LABEL,
+                limit=self.settings.provider_max_response_bytes,
+                parse_error=_parse_error,
+                secrets=(key,),
+                headers=headers,
+                **kwargs,
+            )
+        return self._result(model, request, reply.body, warnings)
+
+    def _result(
+        self, model: ModelInfo, request: ImageRequest, raw: bytes, warnings: list[ParamWarning]
+    ) -> ProviderResult:
+        body = _http.json_object(raw, LABEL)
+        data = body.get("data")
+        if not isinstance(data, list) or not data:
+            raise ProviderBadResponse(f"{LABEL} returned no images.")
+        fmt = body.get("output_format") if _is_gpt(model) else "png"
+        if fmt not in MEDIA_TYPES:
+            fmt = request.output_format if _is_gpt(model) else "png"
+        images = []
+        for item in data:
+            if not isinstance(item, dict):
+                raise ProviderBadResponse(f"{LABEL} returned an unexpected image entry.")
+            raw_image = _http.decode_b64(item.get("b64_json"), LABEL)
+            media_type, w, h = _http.check_image(raw_image, MEDIA_TYPES[fmt], self.settings, LABEL)
+            revised = item.get("revised_prompt")
+            images.append(
+                GeneratedImage(
+                    data=raw_image,
+                    media_type=media_type,
+                    width=w,
+                    height=h,
+                    revised_prompt=revised if isinstance(revised, str) else None,
+                )
+            )
+        usage = body.get("usage")
+        return ProviderResult(
+            images=images, warnings=warnings, usage=usage if isinstance(usage, dict) else None
+        )
+
+
+def _ext(media_type: str) -> str:
+    return {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}.get(media_type, "bin")
+
+
+def create(settings: Settings, clock: Clock | None = None, **kwargs) -> OpenAIProvider:
+    return OpenAIProvider(settings, clock, **kwargs)
