@@ -1,0 +1,93 @@
+"""The CLI: users and keys, offline generate with non-loopback sockets blocked, sweep, models."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import socket
+
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from imagedesigner.cli.main import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("IMAGEDESIGNER_DATA_DIR", str(tmp_path / "data"))
+    for name in ("OPENAI_API_KEY", "OPENROUTER_API_KEY", "FAL_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Refuse every socket connection except to loopback, and every DNS lookup."""
+    real_connect = socket.socket.connect
+
+    def guarded(self, address):
+        host = address[0] if isinstance(address, tuple) else None
+        if host is not None:
+            try:
+                if not ipaddress.ip_address(host).is_loopback:
+                    raise OSError(f"network blocked in test: {host}")
+            except ValueError:
+                raise OSError(f"network blocked in test: {host}") from None
+        return real_connect(self, address)
+
+    def no_dns(*a, **kw):
+        raise OSError("DNS blocked in test")
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
+
+
+def test_generate_writes_png_offline(env, no_network):
+    out = env / "out.png"
+    result = runner.invoke(
+        app,
+        ["generate", "a red house at sunset", "--size", "640x480", "--seed", "3", "-o", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    img = Image.open(out)
+    assert img.format == "PNG" and img.size == (640, 480)
+
+
+def test_generate_bad_size_is_a_clear_error(env):
+    result = runner.invoke(app, ["generate", "x", "--size", "10x10", "-o", str(env / "o.png")])
+    assert result.exit_code == 2
+    assert "size" in result.output
+
+
+def test_users_keys_sweep_models(env):
+    r = runner.invoke(
+        app,
+        ["users", "create", "--email", "ada@example.com", "--password-stdin"],
+        input="correct horse battery\n",
+    )
+    assert r.exit_code == 0, r.output
+    assert "correct horse" not in r.output
+    r = runner.invoke(app, ["keys", "create", "--email", "ada@example.com"])
+    assert r.exit_code == 0, r.output
+    token = r.stdout.strip().splitlines()[0]
+    assert token.startswith("idk_") and len(token) > 40
+    # the key is stored only as a hash
+    db = (env / "data" / "imagedesigner.db").read_bytes()
+    assert token.encode() not in db
+    r = runner.invoke(app, ["keys", "create", "--email", "nobody@example.com"])
+    assert r.exit_code == 2
+    r = runner.invoke(app, ["sweep"])
+    assert r.exit_code == 0 and "generations" in json.loads(r.stdout)
+    r = runner.invoke(app, ["models"])
+    assert r.exit_code == 0 and "local/sketch" in r.stdout
+
+
+def test_duplicate_user_refused(env):
+    args = ["users", "create", "--email", "b@example.com", "--password-stdin"]
+    assert runner.invoke(app, args, input="long enough pw\n").exit_code == 0
+    r = runner.invoke(app, args, input="long enough pw\n")
+    assert r.exit_code == 2 and "already exists" in r.output
