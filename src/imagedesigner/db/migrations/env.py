@@ -1,6 +1,6 @@
 from alembic import context
 
-from imagedesigner.db import models  # noqa: F401  (registers core tables)
+from imagedesigner.db import all_models  # noqa: F401  (registers every table)
 from imagedesigner.db.base import Base
 
 connection = context.config.attributes["connection"]
