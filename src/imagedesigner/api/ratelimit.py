@@ -18,7 +18,8 @@ def _async_uri(uri: str) -> str:
 
 class Limiter:
     def __init__(self, storage_uri: str, user_limit: str, login_limit: str) -> None:
-        self.storage = storage_from_string(_async_uri(storage_uri))
+        options = {"implementation": "redispy"} if "redis" in storage_uri.split(":", 1)[0] else {}
+        self.storage = storage_from_string(_async_uri(storage_uri), **options)
         self.strategy = MovingWindowRateLimiter(self.storage)
         self.user_item: RateLimitItem | None = parse(user_limit) if user_limit else None
         self.login_item: RateLimitItem | None = parse(login_limit) if login_limit else None
