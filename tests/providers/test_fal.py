@@ -27,7 +27,10 @@ from .fakes._common import image_bytes
 def _provider(state, clock, **settings):
     app = fake_fal.make_app(state, FAL_KEY)
     return fal.create(
-        make_settings(**settings), clock, transport=httpx.ASGITransport(app=app), poll_interval=0.001
+        make_settings(**settings),
+        clock,
+        transport=httpx.ASGITransport(app=app),
+        poll_interval=0.001,
     )
 
 
@@ -63,8 +66,14 @@ async def test_flux_flow_headers_inputs_and_progress(state, clock):
         assert r.headers["x-fal-store-io"] == "0"
         lifecycle = json.loads(r.headers["x-fal-object-lifecycle-preference"])
         assert lifecycle == {"expiration_duration_seconds": fal.CDN_EXPIRY_SECONDS}
-    paths = [(r.method, r.path, r.url.split("?")[1] if "?" in r.url else "") for r in state.requests]
-    assert paths[1] == ("GET", "/fal-ai/flux/requests/req-" + paths[1][1].split("req-")[1], "logs=0")
+    paths = [
+        (r.method, r.path, r.url.split("?")[1] if "?" in r.url else "") for r in state.requests
+    ]
+    assert paths[1] == (
+        "GET",
+        "/fal-ai/flux/requests/req-" + paths[1][1].split("req-")[1],
+        "logs=0",
+    )
     assert paths[-1][0] == "GET" and paths[-1][1].endswith(paths[1][1].rsplit("/", 1)[0])
     assert events == [
         {"stage": "queued", "position": 3},
@@ -87,14 +96,19 @@ async def test_edit_uses_data_uris_never_uploads(state, clock):
     )
     submit = state.requests[0]
     assert submit.url == "http://fake-fal-queue/fal-ai/nano-banana/edit"
-    assert submit.json["image_urls"] == [f"data:image/png;base64,{base64.b64encode(data).decode()}"] * 2
+    assert (
+        submit.json["image_urls"]
+        == [f"data:image/png;base64,{base64.b64encode(data).decode()}"] * 2
+    )
     assert submit.json["aspect_ratio"] == "3:2" and submit.json["sync_mode"] is True
     assert all("storage" not in r.url and "upload" not in r.url for r in state.requests)
     # kontext: one image → image_url on the edit endpoint; several → the multi endpoint
     await provider.generate(_model("fal/flux-pro-kontext"), ImageRequest(prompt="x", images=(one,)))
     assert state.last("POST").url == "http://fake-fal-queue/fal-ai/flux-pro/kontext"
     assert state.last("POST").json["image_url"].startswith("data:image/png;base64,")
-    await provider.generate(_model("fal/flux-pro-kontext"), ImageRequest(prompt="x", images=(one, one)))
+    await provider.generate(
+        _model("fal/flux-pro-kontext"), ImageRequest(prompt="x", images=(one, one))
+    )
     assert state.last("POST").url == "http://fake-fal-queue/fal-ai/flux-pro/kontext/multi"
     # and the status URLs drop the subpath
     assert any(r.path.startswith("/fal-ai/flux-pro/requests/") for r in state.requests)
@@ -102,7 +116,9 @@ async def test_edit_uses_data_uris_never_uploads(state, clock):
 
 async def test_size_mapped_to_ratio_with_warning(state, clock):
     provider = _provider(state, clock)
-    result = await provider.generate(_model("fal/nano-banana"), ImageRequest(prompt="x", size=(1000, 600)))
+    result = await provider.generate(
+        _model("fal/nano-banana"), ImageRequest(prompt="x", size=(1000, 600))
+    )
     assert state.last("POST").json["aspect_ratio"] == "16:9"
     assert [(w.param, w.kind) for w in result.warnings] == [("size", "approximated")]
 
@@ -154,7 +170,9 @@ async def test_client_disconnect_cancels_the_job(state, clock):
         await task
     cancels = [r for r in state.requests if r.method == "PUT"]
     assert len(cancels) == 1
-    assert cancels[0].path.startswith("/fal-ai/flux/requests/") and cancels[0].path.endswith("/cancel")
+    assert cancels[0].path.startswith("/fal-ai/flux/requests/") and cancels[0].path.endswith(
+        "/cancel"
+    )
     assert cancels[0].headers["authorization"] == f"Key {FAL_KEY}"
 
 
@@ -172,7 +190,12 @@ async def test_deadline_cancels_the_job_and_times_out(state, clock):
 
 def test_catalog():
     ids = {m.id for m in fal.MODELS}
-    assert {"fal/flux-schnell", "fal/flux-dev", "fal/flux-pro-v1.1", "fal/flux-pro-kontext",
-            "fal/nano-banana"} <= ids
+    assert {
+        "fal/flux-schnell",
+        "fal/flux-dev",
+        "fal/flux-pro-v1.1",
+        "fal/flux-pro-kontext",
+        "fal/nano-banana",
+    } <= ids
     for m in fal.MODELS:
         assert m.capabilities.seeds and m.provider == "fal"

@@ -21,9 +21,7 @@ from .fakes._common import image_bytes
 
 def _provider(state, clock, **settings):
     app = fake_openai.make_app(state, OPENAI_KEY)
-    return openai.create(
-        make_settings(**settings), clock, transport=httpx.ASGITransport(app=app)
-    )
+    return openai.create(make_settings(**settings), clock, transport=httpx.ASGITransport(app=app))
 
 
 def _model(native: str):
@@ -80,12 +78,16 @@ async def test_safety_identifier_omitted_when_disabled(state, clock):
 
 async def test_gpt_image_2_takes_multiples_of_16_and_fits_limits(state, clock):
     provider = _provider(state, clock)
-    result = await provider.generate(_model("gpt-image-2"), ImageRequest(prompt="x", size=(1280, 720)))
+    result = await provider.generate(
+        _model("gpt-image-2"), ImageRequest(prompt="x", size=(1280, 720))
+    )
     assert state.last().json["size"] == "1280x720"
     assert result.warnings == []
     assert (result.images[0].width, result.images[0].height) == (1280, 720)
     # beyond 3:1 and the pixel cap: snapped and reported
-    result = await provider.generate(_model("gpt-image-2"), ImageRequest(prompt="x", size=(3840, 640)))
+    result = await provider.generate(
+        _model("gpt-image-2"), ImageRequest(prompt="x", size=(3840, 640))
+    )
     w, h = map(int, state.last().json["size"].split("x"))
     assert w % 16 == 0 and h % 16 == 0 and w / h <= 3.0 and w * h <= 3840 * 2160
     assert [(x.param, x.kind) for x in result.warnings] == [("size", "approximated")]

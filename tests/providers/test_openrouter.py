@@ -24,7 +24,9 @@ FLASH31 = "openrouter/google/gemini-3.1-flash-image-preview"
 
 def _provider(state, clock, **settings):
     app = fake_openrouter.make_app(state, OPENROUTER_KEY)
-    return openrouter.create(make_settings(**settings), clock, transport=httpx.ASGITransport(app=app))
+    return openrouter.create(
+        make_settings(**settings), clock, transport=httpx.ASGITransport(app=app)
+    )
 
 
 def _model(model_id: str):
@@ -34,8 +36,13 @@ def _model(model_id: str):
 async def test_request_is_pinned_and_private(state, clock):
     provider = _provider(state, clock)
     result = await provider.generate(
-        _model(FLASH), ImageRequest(prompt="a lighthouse", aspect_ratio="16:9", size=(1344, 768),
-                                    safety_identifier="hmac-abc")
+        _model(FLASH),
+        ImageRequest(
+            prompt="a lighthouse",
+            aspect_ratio="16:9",
+            size=(1344, 768),
+            safety_identifier="hmac-abc",
+        ),
     )
     sent = state.last()
     assert sent.url == "http://fake-openrouter/api/v1/chat/completions"
@@ -87,8 +94,15 @@ async def test_edit_sends_data_urls(state, clock):
 
 
 def test_unpinned_bodies_are_refused():
-    good = {"model": "google/gemini-2.5-flash-image", "provider": {
-        "only": ["google-vertex"], "allow_fallbacks": False, "data_collection": "deny", "zdr": True}}
+    good = {
+        "model": "google/gemini-2.5-flash-image",
+        "provider": {
+            "only": ["google-vertex"],
+            "allow_fallbacks": False,
+            "data_collection": "deny",
+            "zdr": True,
+        },
+    }
     openrouter.check_pinned(good)
     bad = [
         {**good, "model": "openrouter/auto"},

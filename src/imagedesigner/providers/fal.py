@@ -82,13 +82,23 @@ def _fal(
 
 
 _FLUX_CAPS = Capabilities(
-    sizes=None, min_side=256, max_side=2048, size_multiple=16, max_n=4, seeds=True,
+    sizes=None,
+    min_side=256,
+    max_side=2048,
+    size_multiple=16,
+    max_n=4,
+    seeds=True,
     output_formats=("jpeg", "png"),
 )
 _BFL = "fal.ai (model by Black Forest Labs)"
 FAL_MODELS: tuple[FalModel, ...] = (
-    _fal("flux-schnell", "fal-ai/flux/schnell", "FLUX.1 [schnell] on fal.ai: fast drafts.",
-         _FLUX_CAPS, _BFL),
+    _fal(
+        "flux-schnell",
+        "fal-ai/flux/schnell",
+        "FLUX.1 [schnell] on fal.ai: fast drafts.",
+        _FLUX_CAPS,
+        _BFL,
+    ),
     _fal("flux-dev", "fal-ai/flux/dev", "FLUX.1 [dev] on fal.ai.", _FLUX_CAPS, _BFL),
     _fal("flux-pro-v1.1", "fal-ai/flux-pro/v1.1", "FLUX1.1 [pro] on fal.ai.", _FLUX_CAPS, _BFL),
     _fal(
@@ -96,8 +106,15 @@ FAL_MODELS: tuple[FalModel, ...] = (
         "fal-ai/flux-pro/kontext/text-to-image",
         "FLUX.1 Kontext [pro] on fal.ai: image editing from a prompt (and text-to-image).",
         Capabilities(
-            sizes=None, min_side=256, max_side=2048, aspect_ratios=FLUX_RATIOS, max_n=4,
-            edits=True, max_input_images=4, seeds=True, output_formats=("jpeg", "png"),
+            sizes=None,
+            min_side=256,
+            max_side=2048,
+            aspect_ratios=FLUX_RATIOS,
+            max_n=4,
+            edits=True,
+            max_input_images=4,
+            seeds=True,
+            output_formats=("jpeg", "png"),
         ),
         _BFL,
         edit_endpoint="fal-ai/flux-pro/kontext",
@@ -108,10 +125,17 @@ FAL_MODELS: tuple[FalModel, ...] = (
     _fal(
         "nano-banana",
         "fal-ai/nano-banana",
-        "Gemini 2.5 Flash Image (\"nano-banana\") on fal.ai; edits via fal-ai/nano-banana/edit.",
+        'Gemini 2.5 Flash Image ("nano-banana") on fal.ai; edits via fal-ai/nano-banana/edit.',
         Capabilities(
-            sizes=None, min_side=256, max_side=1536, aspect_ratios=BANANA_RATIOS, max_n=4,
-            edits=True, max_input_images=3, seeds=True, output_formats=("png", "jpeg", "webp"),
+            sizes=None,
+            min_side=256,
+            max_side=1536,
+            aspect_ratios=BANANA_RATIOS,
+            max_n=4,
+            edits=True,
+            max_input_images=3,
+            seeds=True,
+            output_formats=("png", "jpeg", "webp"),
         ),
         "fal.ai (model by Google)",
         edit_endpoint="fal-ai/nano-banana/edit",
@@ -348,8 +372,13 @@ class FalProvider:
             )
         warnings = []
         if withheld:
-            warnings.append(ParamWarning("n", "approximated",
-                f"{withheld} image(s) flagged by {LABEL}'s safety checker were withheld."))
+            warnings.append(
+                ParamWarning(
+                    "n",
+                    "approximated",
+                    f"{withheld} image(s) flagged by {LABEL}'s safety checker were withheld.",
+                )
+            )
         return images, warnings
 
     async def _fetch(self, url: str, content_type: object) -> tuple[bytes, str | None]:
@@ -375,7 +404,9 @@ def _completed_error(status: dict, key: str) -> ProviderError:
     error = status.get("error")
     text = _http.redact(str(error), (key,))
     if status.get("error_type") == "content_policy_violation":
-        return ProviderContentRefused(f"{LABEL} refused the request under its content policy: {text}")
+        return ProviderContentRefused(
+            f"{LABEL} refused the request under its content policy: {text}"
+        )
     return ProviderError(f"{LABEL} reported the job as completed but it failed: {text}")
 
 

@@ -145,7 +145,13 @@ def _snap16(value: float) -> int:
 def _fit_gpt2(w: int, h: int) -> tuple[int, int]:
     """Bring a size inside gpt-image-2's limits (ratio 1:3..3:1, pixel cap, multiples of 16)."""
     valid_ratio = 1 / GPT2_MAX_RATIO <= w / h <= GPT2_MAX_RATIO
-    if w % 16 == 0 and h % 16 == 0 and valid_ratio and w * h <= GPT2_MAX_PIXELS and max(w, h) <= 3840:
+    if (
+        w % 16 == 0
+        and h % 16 == 0
+        and valid_ratio
+        and w * h <= GPT2_MAX_PIXELS
+        and max(w, h) <= 3840
+    ):
         return w, h
     ratio = min(max(w / h, 1 / GPT2_MAX_RATIO), GPT2_MAX_RATIO)
     area = min(w * h, GPT2_MAX_PIXELS)

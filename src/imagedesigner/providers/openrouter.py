@@ -76,8 +76,9 @@ class Route:
 
 
 def _route(native: str, desc: str, *, slug: str, tiers, ratios, max_inputs: int) -> Route:
-    max_side = int(max(max(RATIO_1K[r]) if r in RATIO_1K else 2048 for r in ratios)
-                   * TIER_SCALE[tiers[-1]])
+    max_side = int(
+        max(max(RATIO_1K[r]) if r in RATIO_1K else 2048 for r in ratios) * TIER_SCALE[tiers[-1]]
+    )
     caps = Capabilities(
         sizes=None,
         min_side=256,
@@ -105,7 +106,7 @@ def _route(native: str, desc: str, *, slug: str, tiers, ratios, max_inputs: int)
 ROUTES: tuple[Route, ...] = (
     _route(
         "google/gemini-2.5-flash-image",
-        "Gemini 2.5 Flash Image (\"Nano Banana\") via OpenRouter, pinned to Google Vertex.",
+        'Gemini 2.5 Flash Image ("Nano Banana") via OpenRouter, pinned to Google Vertex.',
         slug="google-vertex",
         tiers=("1K",),
         ratios=tuple(RATIO_1K),
@@ -113,7 +114,7 @@ ROUTES: tuple[Route, ...] = (
     ),
     _route(
         "google/gemini-3.1-flash-image-preview",
-        "Gemini 3.1 Flash Image preview (\"Nano Banana 2\") via OpenRouter, pinned to Google Vertex.",
+        'Gemini 3.1 Flash Image preview ("Nano Banana 2") via OpenRouter, pinned to Google Vertex.',
         slug="google-vertex",
         tiers=("0.5K", "1K", "2K", "4K"),
         ratios=tuple(RATIO_1K) + WIDE_RATIOS,
@@ -121,7 +122,7 @@ ROUTES: tuple[Route, ...] = (
     ),
     _route(
         "google/gemini-3-pro-image-preview",
-        "Gemini 3 Pro Image preview (\"Nano Banana Pro\") via OpenRouter, pinned to Google Vertex.",
+        'Gemini 3 Pro Image preview ("Nano Banana Pro") via OpenRouter, pinned to Google Vertex.',
         slug="google-vertex",
         tiers=("1K", "2K", "4K"),
         ratios=tuple(RATIO_1K),
@@ -152,8 +153,17 @@ def check_pinned(body: dict) -> None:
 
 
 for _r in ROUTES:  # the catalogue itself must never name a routing alias
-    check_pinned({"model": _r.info.native_id, "provider": {
-        "only": [_r.slug], "allow_fallbacks": False, "data_collection": "deny", "zdr": True}})
+    check_pinned(
+        {
+            "model": _r.info.native_id,
+            "provider": {
+                "only": [_r.slug],
+                "allow_fallbacks": False,
+                "data_collection": "deny",
+                "zdr": True,
+            },
+        }
+    )
 
 
 def _ratio_pixels(ratio: str, tier: str) -> tuple[int, int]:
@@ -178,7 +188,9 @@ def _image_config(route: Route, request: ImageRequest) -> tuple[dict, list[Param
     tier = route.tiers[0] if "1K" not in route.tiers else "1K"
     if request.size is not None:
         area = request.size[0] * request.size[1]
-        tier = min(route.tiers, key=lambda t: abs(math.log(math.prod(_ratio_pixels(ratio, t)) / area)))
+        tier = min(
+            route.tiers, key=lambda t: abs(math.log(math.prod(_ratio_pixels(ratio, t)) / area))
+        )
     native = _ratio_pixels(ratio, tier)
     if request.aspect_ratio is not None and request.aspect_ratio not in ratios:
         warnings.append(
@@ -262,7 +274,9 @@ class OpenRouterProvider:
             await self._client.aclose()
             self._client = None
 
-    def build_body(self, model: ModelInfo, request: ImageRequest) -> tuple[dict, list[ParamWarning]]:
+    def build_body(
+        self, model: ModelInfo, request: ImageRequest
+    ) -> tuple[dict, list[ParamWarning]]:
         route = self._routes.get(model.id)
         if route is None:
             raise ProviderInvalidRequest(f"{model.id} is not an OpenRouter model of this service.")

@@ -91,13 +91,22 @@ async def hang(state: FakeState) -> None:
         await asyncio.sleep(0.02)
 
 
-def endless(state: FakeState, media_type: str = "application/json") -> StreamingResponse:
-    """An endless body: counts what it manages to send, stops once the client goes away."""
+def endless(
+    state: FakeState, request: Request, media_type: str = "application/json"
+) -> StreamingResponse:
+    """An endless body: counts what it manages to send, stops once the client goes away.
+
+    The server's flow control blocks the generator while the client is not reading, so
+    ``state.sent_bytes`` is what the client pulled (plus socket buffers).
+    """
 
     async def gen():
         chunk = b"A" * 65536
         yield b'{"data": [{"b64_json": "'
         while not state.released and state.sent_bytes < 2 * 1024**3:
+            if await request.is_disconnected():
+                state.extra["client_gone"] = True
+                return
             state.sent_bytes += len(chunk)
             yield chunk
 
@@ -112,11 +121,11 @@ class LoopbackServer:
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
         self._sock = sock
-        config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(
-            target=lambda: self.server.run(sockets=[sock]), daemon=True
+        config = uvicorn.Config(
+            app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1
         )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=lambda: self.server.run(sockets=[sock]), daemon=True)
 
     @property
     def url(self) -> str:

@@ -41,8 +41,16 @@ def submit_error(state: FakeState, key: str) -> Response | None:
     if mode == "500":
         return _detail(500, "Internal server error")
     if mode == "invalid":
-        return _detail(422, [{"loc": ["body", "image_size"], "msg": f"bad size (key {key})",
-                              "type": "value_error"}])
+        return _detail(
+            422,
+            [
+                {
+                    "loc": ["body", "image_size"],
+                    "msg": f"bad size (key {key})",
+                    "type": "value_error",
+                }
+            ],
+        )
     return None
 
 
@@ -77,11 +85,18 @@ def make_app(state: FakeState, key: str) -> Starlette:
         jobs[rid] = {"endpoint": request.path_params["path"], "input": rec.json, "polls": 0}
         root = "/".join(request.path_params["path"].split("/")[:2])
         base = f"{str(request.base_url).rstrip('/')}/{root}/requests/{rid}"
-        return JSONResponse({
-            "request_id": rid, "gateway_request_id": rid, "status": "IN_QUEUE",
-            "queue_position": 3, "response_url": base, "status_url": f"{base}/status",
-            "cancel_url": f"{base}/cancel",
-        }, status_code=202)
+        return JSONResponse(
+            {
+                "request_id": rid,
+                "gateway_request_id": rid,
+                "status": "IN_QUEUE",
+                "queue_position": 3,
+                "response_url": base,
+                "status_url": f"{base}/status",
+                "cancel_url": f"{base}/cancel",
+            },
+            status_code=202,
+        )
 
     async def status(request: Request) -> Response:
         await record(state, request)
@@ -107,14 +122,22 @@ def make_app(state: FakeState, key: str) -> Starlette:
         args = job["input"] or {}
         mode = state.mode
         if mode == "refuse":
-            return _detail(422, [{"loc": ["body", "prompt"], "type": "content_policy_violation",
-                                  "msg": "The content could not be processed because it "
-                                         "contained material flagged by a content checker.",
-                                  "ctx": {"categories": ["sexual"]}}])
+            return _detail(
+                422,
+                [
+                    {
+                        "loc": ["body", "prompt"],
+                        "type": "content_policy_violation",
+                        "msg": "The content could not be processed because it "
+                        "contained material flagged by a content checker.",
+                        "ctx": {"categories": ["sexual"]},
+                    }
+                ],
+            )
         if mode == "completed_error":
             return _detail(500, "Invalid status code: 500")
         if mode == "huge":
-            return endless(state)
+            return endless(state, request)
         if mode == "malformed":
             return Response(b'{"images": [{"url": ', media_type="application/json")
         if mode == "completed_no_images":
@@ -130,12 +153,25 @@ def make_app(state: FakeState, key: str) -> Starlette:
             else:
                 url = f"{str(request.base_url).rstrip('/')}/cdn/files/{rid}-{i}.{fmt}"
                 state.extra.setdefault("cdn", {})[f"{rid}-{i}.{fmt}"] = data
-            images.append({"url": url, "content_type": MEDIA[fmt], "width": w, "height": h,
-                           "file_name": f"{rid}-{i}.{fmt}"})
+            images.append(
+                {
+                    "url": url,
+                    "content_type": MEDIA[fmt],
+                    "width": w,
+                    "height": h,
+                    "file_name": f"{rid}-{i}.{fmt}",
+                }
+            )
         flags = state.extra.get("nsfw", [False] * n)
-        return JSONResponse({"images": images, "seed": args.get("seed", 1234567),
-                             "has_nsfw_concepts": flags, "prompt": args.get("prompt"),
-                             "timings": {"inference": 0.4}})
+        return JSONResponse(
+            {
+                "images": images,
+                "seed": args.get("seed", 1234567),
+                "has_nsfw_concepts": flags,
+                "prompt": args.get("prompt"),
+                "timings": {"inference": 0.4},
+            }
+        )
 
     async def cancel(request: Request) -> Response:
         await record(state, request)
@@ -150,10 +186,12 @@ def make_app(state: FakeState, key: str) -> Starlette:
         ext = name.rsplit(".", 1)[-1]
         return Response(data, media_type=MEDIA.get(ext, "application/octet-stream"))
 
-    return Starlette(routes=[
-        Route("/cdn/files/{name}", cdn, methods=["GET"]),
-        Route("/{owner}/{alias}/requests/{rid}/status", status, methods=["GET"]),
-        Route("/{owner}/{alias}/requests/{rid}/cancel", cancel, methods=["PUT"]),
-        Route("/{owner}/{alias}/requests/{rid}", result, methods=["GET"]),
-        Route("/{path:path}", submit, methods=["POST"]),
-    ])
+    return Starlette(
+        routes=[
+            Route("/cdn/files/{name}", cdn, methods=["GET"]),
+            Route("/{owner}/{alias}/requests/{rid}/status", status, methods=["GET"]),
+            Route("/{owner}/{alias}/requests/{rid}/cancel", cancel, methods=["PUT"]),
+            Route("/{owner}/{alias}/requests/{rid}", result, methods=["GET"]),
+            Route("/{path:path}", submit, methods=["POST"]),
+        ]
+    )

@@ -31,7 +31,7 @@ def _size(value: str | None) -> tuple[int, int]:
     return int(w), int(h)
 
 
-def error_mode(state: FakeState, key: str) -> Response | None:
+def error_mode(state: FakeState, key: str, request: Request) -> Response | None:
     mode = state.mode
     if mode == "401":
         return _error(
@@ -42,32 +42,59 @@ def error_mode(state: FakeState, key: str) -> Response | None:
             "invalid_api_key",
         )
     if mode == "403":
-        return _error(403, "Country, region, or territory not supported", "request_forbidden",
-                      "unsupported_country_region_territory")
+        return _error(
+            403,
+            "Country, region, or territory not supported",
+            "request_forbidden",
+            "unsupported_country_region_territory",
+        )
     if mode == "402":
         return _error(402, "Payment required", "billing_error", "payment_required")
     if mode == "quota":
-        return _error(429, "You exceeded your current quota, please check your plan and billing "
-                      "details.", "insufficient_quota", "insufficient_quota")
+        return _error(
+            429,
+            "You exceeded your current quota, please check your plan and billing details.",
+            "insufficient_quota",
+            "insufficient_quota",
+        )
     if mode == "429":
-        return _error(429, "Rate limit reached for images per minute.", "requests",
-                      "rate_limit_exceeded", headers={"Retry-After": "7"})
+        return _error(
+            429,
+            "Rate limit reached for images per minute.",
+            "requests",
+            "rate_limit_exceeded",
+            headers={"Retry-After": "7"},
+        )
     if mode == "503":
-        return _error(503, "The engine is currently overloaded, please try again later",
-                      "server_error", None, headers={"Retry-After": "2"})
+        return _error(
+            503,
+            "The engine is currently overloaded, please try again later",
+            "server_error",
+            None,
+            headers={"Retry-After": "2"},
+        )
     if mode == "500":
-        return _error(500, "The server had an error while processing your request.",
-                      "server_error", None)
+        return _error(
+            500, "The server had an error while processing your request.", "server_error", None
+        )
     if mode == "refuse":
-        return _error(400, "Your request was rejected as a result of our safety system.",
-                      "image_generation_user_error", "moderation_blocked")
+        return _error(
+            400,
+            "Your request was rejected as a result of our safety system.",
+            "image_generation_user_error",
+            "moderation_blocked",
+        )
     if mode == "invalid":
-        return _error(400, f"Invalid value for 'size' (request made with key {key}).",
-                      "invalid_request_error", "invalid_value")
+        return _error(
+            400,
+            f"Invalid value for 'size' (request made with key {key}).",
+            "invalid_request_error",
+            "invalid_value",
+        )
     if mode == "malformed":
         return Response(b'{"created": 1, "data": [', media_type="application/json")
     if mode == "huge":
-        return endless(state)
+        return endless(state, request)
     return None
 
 
@@ -87,7 +114,8 @@ def images_response(state: FakeState, fields: dict) -> JSONResponse:
         body.update(
             background="opaque" if fields.get("background") != "transparent" else "transparent",
             output_format=fmt,
-            quality=fields.get("quality") if fields.get("quality") in ("low", "medium", "high")
+            quality=fields.get("quality")
+            if fields.get("quality") in ("low", "medium", "high")
             else "medium",
             usage={
                 "input_tokens": 12,
@@ -110,25 +138,31 @@ def make_app(state: FakeState, key: str) -> Starlette:
         rec = await record(state, request)
         if state.mode == "hang":
             await hang(state)
-        if (err := error_mode(state, key)) is not None:
+        if (err := error_mode(state, key, request)) is not None:
             return err
         if not auth_ok(request):
-            return _error(401, "Missing bearer authentication.", "invalid_request_error",
-                          "invalid_api_key")
+            return _error(
+                401, "Missing bearer authentication.", "invalid_request_error", "invalid_api_key"
+            )
         return images_response(state, rec.json or {})
 
     async def edits(request: Request) -> Response:
         rec = await record(state, request)
         if state.mode == "hang":
             await hang(state)
-        if (err := error_mode(state, key)) is not None:
+        if (err := error_mode(state, key, request)) is not None:
             return err
         if not auth_ok(request):
-            return _error(401, "Missing bearer authentication.", "invalid_request_error",
-                          "invalid_api_key")
+            return _error(
+                401, "Missing bearer authentication.", "invalid_request_error", "invalid_api_key"
+            )
         if not rec.files.get("image[]") and not rec.files.get("image"):
-            return _error(400, "Missing required parameter: 'image'.", "invalid_request_error",
-                          "missing_required_parameter")
+            return _error(
+                400,
+                "Missing required parameter: 'image'.",
+                "invalid_request_error",
+                "missing_required_parameter",
+            )
         fields = {k: v[0] for k, v in rec.form.items()}
         return images_response(state, fields)
 
