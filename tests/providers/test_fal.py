@@ -199,3 +199,12 @@ def test_catalog():
     } <= ids
     for m in fal.MODELS:
         assert m.capabilities.seeds and m.provider == "fal"
+
+
+async def test_exhausted_balance_is_out_of_credits(state, clock):
+    from imagedesigner.providers.base import ProviderOutOfCredits
+
+    provider = _provider(state, clock)
+    state.mode = "locked"
+    with pytest.raises(ProviderOutOfCredits, match="out of credits"):
+        await provider.generate(_model("fal/flux-schnell"), ImageRequest(prompt="x"))

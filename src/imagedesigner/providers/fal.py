@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import httpx
@@ -59,12 +59,11 @@ BANANA_RATIOS = ("21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3"
 class FalModel:
     info: ModelInfo
     endpoint: str  # text-to-image endpoint
-    edit_endpoint: str | None = None  # one input image (or image_urls when multi_field)
+    edit_endpoint: str | None = None  # edits (field: edit_field)
     multi_edit_endpoint: str | None = None  # several input images
     size_mode: Literal["image_size", "aspect_ratio"] = "image_size"
     edit_field: Literal["image_url", "image_urls"] = "image_urls"
     sync_mode: bool = True
-    fixed: dict = field(default_factory=dict)
 
 
 def _fal(
@@ -90,6 +89,9 @@ _FLUX_CAPS = Capabilities(
     seeds=True,
     output_formats=("jpeg", "png"),
 )
+_KONTEXT_CAPS = replace(
+    _FLUX_CAPS, size_multiple=1, aspect_ratios=FLUX_RATIOS, edits=True, max_input_images=4
+)
 _BFL = "fal.ai (model by Black Forest Labs)"
 FAL_MODELS: tuple[FalModel, ...] = (
     _fal(
@@ -105,17 +107,7 @@ FAL_MODELS: tuple[FalModel, ...] = (
         "flux-pro-kontext",
         "fal-ai/flux-pro/kontext/text-to-image",
         "FLUX.1 Kontext [pro] on fal.ai: image editing from a prompt (and text-to-image).",
-        Capabilities(
-            sizes=None,
-            min_side=256,
-            max_side=2048,
-            aspect_ratios=FLUX_RATIOS,
-            max_n=4,
-            edits=True,
-            max_input_images=4,
-            seeds=True,
-            output_formats=("jpeg", "png"),
-        ),
+        _KONTEXT_CAPS,
         _BFL,
         edit_endpoint="fal-ai/flux-pro/kontext",
         multi_edit_endpoint="fal-ai/flux-pro/kontext/multi",
@@ -126,15 +118,11 @@ FAL_MODELS: tuple[FalModel, ...] = (
         "nano-banana",
         "fal-ai/nano-banana",
         'Gemini 2.5 Flash Image ("nano-banana") on fal.ai; edits via fal-ai/nano-banana/edit.',
-        Capabilities(
-            sizes=None,
-            min_side=256,
+        replace(
+            _KONTEXT_CAPS,
             max_side=1536,
             aspect_ratios=BANANA_RATIOS,
-            max_n=4,
-            edits=True,
             max_input_images=3,
-            seeds=True,
             output_formats=("png", "jpeg", "webp"),
         ),
         "fal.ai (model by Google)",
@@ -169,6 +157,7 @@ def _parse_error(status: int, body: bytes) -> _http.ErrorInfo:
         message=message,
         code=types[0] if types else None,
         refusal=(message or "content policy violation") if refused else None,
+        out_of_credits="exhausted balance" in (message or "").lower(),
     )
 
 
@@ -262,7 +251,6 @@ class FalProvider:
                 args["image_urls"] = uris
         if fm.sync_mode:
             args["sync_mode"] = True
-        args.update(fm.fixed)
         return endpoint, args, warnings
 
     def _headers(self, key: str) -> dict[str, str]:

@@ -34,6 +34,8 @@ def submit_error(state: FakeState, key: str) -> Response | None:
         return _detail(402, "Payment required: exhausted balance")
     if mode == "403":
         return _detail(403, "Forbidden")
+    if mode == "locked":
+        return _detail(403, "User is locked. Reason: Exhausted balance. Top up your balance.")
     if mode == "429":
         return _detail(429, "Too many requests", headers={"Retry-After": "7"})
     if mode == "503":
