@@ -9,7 +9,6 @@ from sqlalchemy import event, text
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
-
 SQLITE_POOL_SIZE = 4
 
 
