@@ -89,8 +89,14 @@ _FLUX_CAPS = Capabilities(
     seeds=True,
     output_formats=("jpeg", "png"),
 )
+# aspect-ratio models: a W×H request (up to 4096 a side) is sent as the nearest ratio, with a warning
 _KONTEXT_CAPS = replace(
-    _FLUX_CAPS, size_multiple=1, aspect_ratios=FLUX_RATIOS, edits=True, max_input_images=4
+    _FLUX_CAPS,
+    size_multiple=1,
+    max_side=4096,
+    aspect_ratios=FLUX_RATIOS,
+    edits=True,
+    max_input_images=4,
 )
 _BFL = "fal.ai (model by Black Forest Labs)"
 FAL_MODELS: tuple[FalModel, ...] = (
@@ -120,7 +126,6 @@ FAL_MODELS: tuple[FalModel, ...] = (
         'Gemini 2.5 Flash Image ("nano-banana") on fal.ai; edits via fal-ai/nano-banana/edit.',
         replace(
             _KONTEXT_CAPS,
-            max_side=1536,
             aspect_ratios=BANANA_RATIOS,
             max_input_images=3,
             output_formats=("png", "jpeg", "webp"),

@@ -65,6 +65,7 @@ RATIO_1K: dict[str, tuple[int, int]] = {
     "21:9": (1536, 672),
 }
 WIDE_RATIOS = ("1:4", "4:1", "1:8", "8:1")  # gemini-3.1-flash-image-preview only
+ASPECT_MODEL_MAX_SIDE = 4096
 TIER_SCALE = {"0.5K": 0.5, "1K": 1.0, "2K": 2.0, "4K": 4.0}
 
 
@@ -76,13 +77,12 @@ class Route:
 
 
 def _route(native: str, desc: str, *, slug: str, tiers, ratios, max_inputs: int) -> Route:
-    max_side = int(
-        max(max(RATIO_1K[r]) if r in RATIO_1K else 2048 for r in ratios) * TIER_SCALE[tiers[-1]]
-    )
+    # The pixel range is what we accept as a W×H request: it is mapped to the nearest ratio and
+    # tier (with a warning), rather than refused; the output size is set by ratio and tier.
     caps = Capabilities(
         sizes=None,
         min_side=256,
-        max_side=max_side,
+        max_side=ASPECT_MODEL_MAX_SIDE,
         aspect_ratios=tuple(ratios),
         max_n=1,
         max_total_n=10,
