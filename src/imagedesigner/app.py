@@ -14,6 +14,7 @@ from imagedesigner.api.limits import BodyLimit
 from imagedesigner.api.ratelimit import Limiter
 from imagedesigner.config import Settings
 from imagedesigner.container import Container
+from imagedesigner.privacy import routes as privacy_routes
 from imagedesigner.retention import scheduler
 
 
@@ -53,5 +54,6 @@ def create_app(
     app.include_router(health.router)
     app.include_router(models.router)
     app.include_router(images.router)
+    app.include_router(privacy_routes.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     return app

@@ -57,6 +57,8 @@ async def current_user(request: Request, c: ContainerDep) -> User:
                 "You didn't provide an API key. Send 'Authorization: Bearer <your API key>'.",
                 code="missing_api_key",
             )
+    if user.role == "erased":  # erasure requested, data kept only under a legal hold
+        raise errors.AuthenticationFailed("This account has been closed.", code="account_closed")
     request.state.user_id = user.id
     await _rate_limit(request, c, user)
     return user

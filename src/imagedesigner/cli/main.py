@@ -11,12 +11,14 @@ from typing import Annotated
 import typer
 
 from imagedesigner.cli import accounts as accounts_cli
+from imagedesigner.cli import staff as staff_cli
 from imagedesigner.config import Settings
 from imagedesigner.container import Container
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="ImageDesigner service CLI.")
 app.add_typer(accounts_cli.users, name="users")
 app.add_typer(accounts_cli.keys, name="keys")
+staff_cli.register(app, accounts_cli.users)  # rights, holds, audit, records
 
 
 def run(coro):

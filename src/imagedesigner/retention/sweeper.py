@@ -17,6 +17,7 @@ from sqlalchemy import delete, select
 from imagedesigner.container import Container
 from imagedesigner.db.engine import scrub_sqlite
 from imagedesigner.db.models import Generation, StoredImage
+from imagedesigner.privacy import holds, sweep_steps
 from imagedesigner.storage.base import key_created_at
 
 log = logging.getLogger("imagedesigner.sweep")
@@ -26,9 +27,8 @@ Step = Callable[[Container, datetime], Awaitable[dict[str, int]]]
 
 
 async def held_user_ids(c: Container) -> set[str]:
-    """Users under a legal hold: their content survives sweeps. Replaced by privacy.holds."""
-    hook = getattr(c, "held_user_ids", None)
-    return await hook() if hook else set()
+    """Users under an active legal hold (``legal_holds``): their content survives sweeps."""
+    return await holds.held_user_ids(c)
 
 
 async def sweep_expired_content(c: Container, now: datetime) -> dict[str, int]:
@@ -90,7 +90,12 @@ async def sweep_orphan_blobs(c: Container, now: datetime) -> dict[str, int]:
     return {"orphan_blobs": removed}
 
 
-STEPS: list[Step] = [sweep_expired_content, sweep_orphan_blobs]
+STEPS: list[Step] = [
+    sweep_expired_content,
+    sweep_orphan_blobs,
+    sweep_steps.sweep_expired_rows,  # tickets and any mapped table with expires_at
+    sweep_steps.finish_erasures,  # erasures that waited for a legal hold
+]
 
 
 async def sweep(c: Container) -> dict[str, int]:

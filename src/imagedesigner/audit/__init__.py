@@ -1,0 +1,1 @@
+"""The append-only staff audit trail (``audit_log``)."""

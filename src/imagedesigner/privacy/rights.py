@@ -1,0 +1,98 @@
+"""The record of data-subject requests: type, received, due (one calendar month later, GDPR
+Art. 12(3)), completed, channel and a pseudonymous subject reference. Staff report from it."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from imagedesigner.audit.log import subject_ref
+from imagedesigner.config import Settings
+from imagedesigner.db.models_privacy import RightsRequest
+from imagedesigner.kit.clock import as_utc
+from imagedesigner.kit.ids import new_id
+
+TYPES = {
+    "access",
+    "rectification",
+    "erasure",
+    "restriction",
+    "restriction-lifted",
+    "consent-withdrawal",
+    "ticket-deletion",
+    "gallery-deletion",
+}
+CHANNELS = {"self-service", "staff"}
+
+
+def add_month(when: datetime) -> datetime:
+    """Same day next month, clamped to the month's end (31 Jan -> 28/29 Feb)."""
+    year, month = (when.year + 1, 1) if when.month == 12 else (when.year, when.month + 1)
+    day = min(when.day, calendar.monthrange(year, month)[1])
+    return when.replace(year=year, month=month, day=day)
+
+
+async def record(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    user_id: str,
+    type: str,
+    channel: str,
+    received_at: datetime,
+    completed_at: datetime | None,
+    details: dict | None = None,
+) -> RightsRequest:
+    if type not in TYPES or channel not in CHANNELS:
+        raise ValueError(f"unknown rights request {type!r}/{channel!r}")
+    row = RightsRequest(
+        id=new_id("rr"),
+        subject_ref=subject_ref(settings, user_id),
+        type=type,
+        channel=channel,
+        received_at=received_at,
+        due_at=add_month(received_at),
+        completed_at=completed_at,
+        details=details or {},
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def complete(session: AsyncSession, request_id: str, at: datetime, **details) -> None:
+    row = await session.get(RightsRequest, request_id)
+    if row is not None:
+        row.completed_at = at
+        row.details = {**(row.details or {}), **details}
+
+
+def status(row: RightsRequest, now: datetime) -> str:
+    due = as_utc(row.due_at)
+    if row.completed_at is None:
+        if (row.details or {}).get("held"):
+            return "pending (legal hold, Art. 17(3)(e))"
+        return "OVERDUE" if now > due else "open"
+    return "met" if as_utc(row.completed_at) <= due else "LATE"
+
+
+async def report(session: AsyncSession, now: datetime) -> list[dict]:
+    rows = (
+        await session.execute(select(RightsRequest).order_by(RightsRequest.received_at))
+    ).scalars()
+    return [
+        {
+            "id": r.id,
+            "type": r.type,
+            "channel": r.channel,
+            "subject_ref": r.subject_ref,
+            "received_at": as_utc(r.received_at).isoformat(),
+            "due_at": as_utc(r.due_at).isoformat(),
+            "completed_at": as_utc(r.completed_at).isoformat() if r.completed_at else None,
+            "status": status(r, now),
+        }
+        for r in rows
+    ]

@@ -1,0 +1,47 @@
+"""Retention steps the sweeper runs, driven by the data map:
+
+* every mapped table with an ``expires_at`` column loses its expired rows (with child rows and
+  blobs), except rows of users under a legal hold;
+* erasures that waited for a legal hold finish once the hold is released.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from imagedesigner.container import Container
+from imagedesigner.privacy import holds
+from imagedesigner.privacy.datamap import user_tables
+from imagedesigner.privacy.erasure import finish_released
+from imagedesigner.privacy.purge import purge
+
+BATCH = 500
+
+
+async def sweep_expired_rows(c: Container, now: datetime) -> dict[str, int]:
+    held = await holds.held_user_ids(c)
+    report: dict[str, int] = {}
+    for entry in user_tables():
+        if not entry.has("expires_at") or entry.user_link == "id":
+            continue
+        t = entry.table
+        pk = list(t.primary_key.columns)[0]
+        total = 0
+        while True:
+            query = select(pk).where(t.c.expires_at.is_not(None), t.c.expires_at <= now)
+            if held:
+                query = query.where(t.c[entry.user_link].not_in(held))
+            async with c.sessions() as session:
+                ids = list((await session.execute(query.limit(BATCH))).scalars())
+            if not ids:
+                break
+            await purge(c, entry.name, ids)
+            total += len(ids)
+        report[f"expired_{entry.name}"] = total
+    return report
+
+
+async def finish_erasures(c: Container, now: datetime) -> dict[str, int]:
+    return await finish_released(c, now)
