@@ -39,6 +39,7 @@ BACKOFF_BASE = 0.5
 BACKOFF_CAP = 20.0
 
 Sleep = Callable[[float], Awaitable[None]]
+_sleep: Sleep = asyncio.sleep  # tests replace this to observe backoff without waiting
 
 
 @dataclass
@@ -69,7 +70,7 @@ async def call_with_retries(
     *,
     max_retries: int,
     progress: ProgressCallback | None,
-    sleep: Sleep = asyncio.sleep,
+    sleep: Sleep | None = None,
 ) -> ProviderResult:
     """Retries only retryable errors (connect errors, 429, 503) on the *same* provider."""
     attempt = 0
@@ -86,14 +87,17 @@ async def call_with_retries(
                 if retry_after > BACKOFF_CAP:
                     raise
                 delay = max(delay, retry_after)
-            await sleep(delay)
+            await (sleep or _sleep)(delay)
 
 
 def _transcode(images: list[GeneratedImage], fmt: str) -> list[GeneratedImage]:
     from imagedesigner.imaging.hygiene import transcode
 
     return [
-        replace(img, data=transcode(img.data, fmt), media_type=MEDIA_TYPES[fmt]) for img in images
+        img
+        if img.media_type == MEDIA_TYPES[fmt]
+        else replace(img, data=transcode(img.data, fmt), media_type=MEDIA_TYPES[fmt])
+        for img in images
     ]
 
 
@@ -105,7 +109,7 @@ async def generate(
     *,
     store_outputs: bool,
     progress: ProgressCallback | None = None,
-    sleep: Sleep = asyncio.sleep,
+    sleep: Sleep | None = None,
 ) -> Outcome:
     if user.restricted_at is not None:
         raise errors.PermissionDenied(
@@ -142,8 +146,20 @@ async def generate(
     warnings = list(the_plan.warnings)
     for r in results:
         warnings.extend(w for w in r.warnings if w not in warnings)
-    if the_plan.transcode_to:
-        images = await asyncio.to_thread(_transcode, images, the_plan.transcode_to)
+    wanted = MEDIA_TYPES[inp.output_format]
+    if any(img.media_type != wanted for img in images):
+        # planned (the model can't make the format) or a surprise from the provider: either way
+        # the caller gets what they asked for, and is told
+        if not the_plan.transcode_to:
+            warnings.append(
+                ParamWarning(
+                    "output_format",
+                    "emulated",
+                    f"{resolved.model.id} returned another format; transcoded to "
+                    f"{inp.output_format} by this service.",
+                )
+            )
+        images = await asyncio.to_thread(_transcode, images, inp.output_format)
     usage = _merge_usage([r.usage for r in results])
     return await _store(c, user, resolved.model, inp, images, warnings, usage, store_outputs)
 
