@@ -7,6 +7,8 @@ response names the provider that processed it.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
 
 import httpx
@@ -295,3 +297,49 @@ def test_sdk_edit_strips_gps_before_the_provider_and_in_storage(tmp_path):
     for p in files_under(tmp_path / "data"):
         assert b"canary-comment-home-address" not in p.read_bytes()
     assert OPENAI_KEY not in str(state.last("POST").form)
+
+
+async def test_client_disconnect_cancels_the_fal_job_and_keeps_nothing(app, auth, container, fakes):
+    """A client that goes away mid-queue: the fal job is cancelled, nothing is stored."""
+    import json
+
+    fakes["fal"].mode = "queue_forever"
+    body = json.dumps({"model": MODELS["fal"], "prompt": "canary-gone-client"}).encode()
+    sent = asyncio.Event()
+    messages: list[dict] = []
+
+    async def receive():
+        if not sent.is_set():
+            sent.set()
+            return {"type": "http.request", "body": body, "more_body": False}
+        for _ in range(500):  # wait until the job is queued at the fake, then hang up
+            if any(q.path.endswith("/status") for q in fakes["fal"].requests):
+                break
+            await asyncio.sleep(0.01)
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        messages.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/images/generations",
+        "raw_path": b"/v1/images/generations",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"t"),
+            (b"content-type", b"application/json"),
+            (b"authorization", auth["Authorization"].encode()),
+        ],
+        "client": ("127.0.0.1", 5000),
+        "server": ("t", 80),
+    }
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.wait_for(app(scope, receive, send), timeout=20)
+    assert any(q.method == "PUT" and q.path.endswith("/cancel") for q in fakes["fal"].requests)
+    assert await stored(container) == 0

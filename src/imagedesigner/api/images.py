@@ -5,6 +5,7 @@ This layer only translates wire shapes; the work is in ``generation/service.py``
 
 from __future__ import annotations
 
+import asyncio
 import base64
 
 from fastapi import APIRouter, Request
@@ -71,11 +72,32 @@ def render(request: Request, c, outcome: service.Outcome, response_format: str, 
     )
 
 
+async def cancel_on_disconnect(request: Request, coro):
+    """Run ``coro``, cancelling it if the client goes away (so a queued provider job is
+    cancelled and nothing of the request is kept)."""
+    task = asyncio.ensure_future(coro)
+
+    async def watch() -> None:
+        while True:
+            message = await request.receive()
+            if message["type"] == "http.disconnect":
+                task.cancel()
+                return
+
+    watcher = asyncio.ensure_future(watch())
+    try:
+        return await task
+    finally:
+        watcher.cancel()
+
+
 async def run(request: Request, c, user, model_id, inp: GenerationInput, response_format, extra):
     resolved = c.registry.resolve(model_id)
     request.state.model = resolved.model.id
     store = response_format == "url" or c.settings.store_b64_outputs
-    outcome = await service.generate(c, user, resolved, inp, store_outputs=store)
+    outcome = await cancel_on_disconnect(
+        request, service.generate(c, user, resolved, inp, store_outputs=store)
+    )
     return render(request, c, outcome, response_format, extra)
 
 
