@@ -181,3 +181,13 @@ async def test_unknown_route_and_method_use_openai_shape(client, auth):
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
     r = await client.delete("/v1/images/generations", headers=auth)
     assert r.status_code == 405 and "error" in r.json()
+
+
+async def test_quality_is_reported_as_ignored_by_local_sketch(client, auth):
+    r = await client.post(
+        "/v1/images/generations",
+        json={"prompt": "sea", "size": "256x256", "quality": "high"},
+        headers=auth,
+    )
+    assert r.status_code == 200
+    assert [w["type"] for w in r.json()["warnings"] if w["param"] == "quality"] == ["ignored"]

@@ -49,7 +49,6 @@ SKETCH = ModelInfo(
         seeds=True,
         output_formats=("png", "jpeg", "webp"),
         backgrounds=("auto", "opaque", "transparent"),
-        qualities=("low", "medium", "high", "auto"),
     ),
 )
 
