@@ -32,7 +32,9 @@ import httpx
 
 from imagedesigner.config import Settings
 from imagedesigner.imaging.hygiene import validate_output
+from imagedesigner.kit.clock import Clock
 from imagedesigner.providers.base import (
+    ModelInfo,
     ProviderAuthError,
     ProviderBadResponse,
     ProviderContentRefused,
@@ -312,3 +314,48 @@ def check_image(
     except Exception as exc:  # anything else the decoder throws is still a bad response
         log.warning("provider output rejected: provider=%s error=%s", label, type(exc).__name__)
         raise ProviderBadResponse(f"{label} returned data that is not a valid image.") from None
+
+
+class HttpProvider:
+    """What every HTTP adapter shares: settings, one lazily built connection pool, the key.
+
+    Subclasses set ``name``, ``key_setting`` (the Settings field holding the key) and ``catalog``.
+    """
+
+    name: str
+    key_setting: str
+    catalog: tuple[ModelInfo, ...] = ()
+
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def _key(self) -> str | None:
+        key = getattr(self.settings, self.key_setting)
+        return key.get_secret_value() if key is not None else None
+
+    @property
+    def available(self) -> bool:
+        return bool(self._key)
+
+    def models(self) -> list[ModelInfo]:
+        return list(self.catalog)
+
+    def _get_client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = make_client(self.settings, transport=self._transport)
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None

@@ -185,8 +185,10 @@ def _aspect(fm: FalModel, request: ImageRequest) -> tuple[str, list[ParamWarning
     return ratio, []
 
 
-class FalProvider:
+class FalProvider(_http.HttpProvider):
     name = NAME
+    key_setting = "fal_key"
+    catalog = MODELS
 
     def __init__(
         self,
@@ -196,35 +198,10 @@ class FalProvider:
         transport: httpx.AsyncBaseTransport | None = None,
         poll_interval: float = POLL_INTERVAL,
     ) -> None:
-        self.settings = settings
-        self.clock = clock
+        super().__init__(settings, clock, transport=transport)
         self.poll_interval = poll_interval
-        self._transport = transport
-        self._client: httpx.AsyncClient | None = None
         self._queue = settings.fal_queue_url.rstrip("/")
         self._models = {m.info.id: m for m in FAL_MODELS}
-
-    @property
-    def _key(self) -> str | None:
-        key = self.settings.fal_key
-        return key.get_secret_value() if key is not None else None
-
-    @property
-    def available(self) -> bool:
-        return bool(self._key)
-
-    def models(self) -> list[ModelInfo]:
-        return list(MODELS)
-
-    def _get_client(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = _http.make_client(self.settings, transport=self._transport)
-        return self._client
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
 
     def build_input(self, model: ModelInfo, request: ImageRequest) -> tuple[str, dict, list]:
         fm = self._models.get(model.id)

@@ -203,8 +203,10 @@ def _choose_size(
     return chosen, warnings
 
 
-class OpenAIProvider:
+class OpenAIProvider(_http.HttpProvider):
     name = NAME
+    key_setting = "openai_api_key"
+    catalog = MODELS
 
     def __init__(
         self,
@@ -213,33 +215,8 @@ class OpenAIProvider:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self.settings = settings
-        self.clock = clock
-        self._transport = transport
-        self._client: httpx.AsyncClient | None = None
+        super().__init__(settings, clock, transport=transport)
         self._base = settings.openai_base_url.rstrip("/")
-
-    @property
-    def _key(self) -> str | None:
-        key = self.settings.openai_api_key
-        return key.get_secret_value() if key is not None else None
-
-    @property
-    def available(self) -> bool:
-        return bool(self._key)
-
-    def models(self) -> list[ModelInfo]:
-        return list(MODELS)
-
-    def _get_client(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = _http.make_client(self.settings, transport=self._transport)
-        return self._client
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
 
     def _fields(self, model: ModelInfo, request: ImageRequest) -> tuple[dict, list[ParamWarning]]:
         caps = model.capabilities

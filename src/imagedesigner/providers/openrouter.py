@@ -235,8 +235,10 @@ def _error_info(obj: object) -> _http.ErrorInfo:
     return _http.ErrorInfo(message=message, code=code, refusal=refusal)
 
 
-class OpenRouterProvider:
+class OpenRouterProvider(_http.HttpProvider):
     name = NAME
+    key_setting = "openrouter_api_key"
+    catalog = MODELS
 
     def __init__(
         self,
@@ -245,34 +247,9 @@ class OpenRouterProvider:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self.settings = settings
-        self.clock = clock
-        self._transport = transport
-        self._client: httpx.AsyncClient | None = None
+        super().__init__(settings, clock, transport=transport)
         self._base = settings.openrouter_base_url.rstrip("/")
         self._routes = {r.info.id: r for r in ROUTES}
-
-    @property
-    def _key(self) -> str | None:
-        key = self.settings.openrouter_api_key
-        return key.get_secret_value() if key is not None else None
-
-    @property
-    def available(self) -> bool:
-        return bool(self._key)
-
-    def models(self) -> list[ModelInfo]:
-        return list(MODELS)
-
-    def _get_client(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = _http.make_client(self.settings, transport=self._transport)
-        return self._client
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
 
     def build_body(
         self, model: ModelInfo, request: ImageRequest
