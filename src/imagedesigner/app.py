@@ -7,6 +7,8 @@ import contextlib
 from fastapi import FastAPI
 
 from imagedesigner import __version__
+from imagedesigner.accounts import sessions as web_sessions
+from imagedesigner.accounts import web as auth_web
 from imagedesigner.api import edits as _edits  # noqa: F401  (registers /v1/images/edits)
 from imagedesigner.api import errors as api_errors
 from imagedesigner.api import health, images, models
@@ -14,8 +16,12 @@ from imagedesigner.api.limits import BodyLimit
 from imagedesigner.api.ratelimit import Limiter
 from imagedesigner.config import Settings
 from imagedesigner.container import Container
+from imagedesigner.privacy import logging as log_hygiene
+from imagedesigner.privacy import policy as privacy_policy
 from imagedesigner.privacy import routes as privacy_routes
+from imagedesigner.privacy.requestlog import RequestLogMiddleware
 from imagedesigner.retention import scheduler
+from imagedesigner.web import pages
 
 
 def create_app(
@@ -25,6 +31,7 @@ def create_app(
     run_sweeper: bool = True,
 ) -> FastAPI:
     settings = container.settings if container else (settings or Settings())
+    log_hygiene.install()  # no prompts, keys or passwords in any log; no access log
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -44,7 +51,7 @@ def create_app(
         docs_url="/docs",
         redoc_url=None,
     )
-    app.state.authenticators = []
+    app.state.authenticators = [web_sessions.authenticator]  # after the Bearer key
     app.state.limiter = Limiter(
         settings.storage_uri, settings.rate_limit, settings.login_rate_limit
     )
@@ -55,5 +62,9 @@ def create_app(
     app.include_router(models.router)
     app.include_router(images.router)
     app.include_router(privacy_routes.router)
+    app.include_router(auth_web.router)
+    app.include_router(privacy_policy.router)
+    app.include_router(pages.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(RequestLogMiddleware)  # outermost: sees 413s too
     return app

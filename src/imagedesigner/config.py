@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     public_url: str | None = None
     max_request_bytes: int = 64 * 1024 * 1024
     trusted_proxies: list[str] = Field(default_factory=list)
+    cloudflare: bool | None = None  # Cloudflare in front? default: yes when trusted_proxies set
     secret_key: SecretStr | None = None  # default: generated once into <data_dir>/secret.key
     rate_limit: str = "60/minute"  # per API key / account, `limits` notation; "" disables
     login_rate_limit: str = "10/minute"
@@ -61,6 +62,7 @@ class Settings(BaseSettings):
     policy_version: str = "2025-09-12"
     policy_effective_date: str = "September 12, 2025"
     contact_email: str = "privacy@imagedesigner.ai"
+    policy_controller: str = "Mirko Jahn"  # the contact named in the policy
 
     # --- generation ----------------------------------------------------------------------
     default_model: str | None = None  # default: local/sketch unless a provider key is set

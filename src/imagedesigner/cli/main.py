@@ -61,7 +61,19 @@ def serve(
         typer.echo("No users yet. Create one and an API key:")
         typer.echo("  imagedesigner users create --email you@example.com --password-stdin")
         typer.echo("  imagedesigner keys create --email you@example.com")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+    from imagedesigner.privacy import logging as log_hygiene
+
+    # redacting formatter, no access log (request_logs replaces it), tracebacks without messages
+    log_config = log_hygiene.configure("INFO")
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=False,
+        log_config=log_config,
+        proxy_headers=False,  # client IPs come from privacy/clientip.py and trusted_proxies only
+    )
 
 
 @app.command()

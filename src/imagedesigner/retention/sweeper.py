@@ -14,10 +14,12 @@ from datetime import datetime
 
 from sqlalchemy import delete, select
 
+from imagedesigner.accounts.sessions import sweep_expired_sessions
 from imagedesigner.container import Container
 from imagedesigner.db.engine import scrub_sqlite
 from imagedesigner.db.models import Generation, StoredImage
 from imagedesigner.privacy import holds, sweep_steps
+from imagedesigner.privacy.requestlog import sweep_old_logs, sweep_truncate_ips
 from imagedesigner.storage.base import key_created_at
 
 log = logging.getLogger("imagedesigner.sweep")
@@ -95,6 +97,9 @@ STEPS: list[Step] = [
     sweep_orphan_blobs,
     sweep_steps.sweep_expired_rows,  # tickets and any mapped table with expires_at
     sweep_steps.finish_erasures,  # erasures that waited for a legal hold
+    sweep_truncate_ips,  # request_logs: IP -> /24 or /48 after ip_retention
+    sweep_old_logs,  # request_logs: rows deleted after log_retention
+    sweep_expired_sessions,  # web_sessions past expires_at
 ]
 
 

@@ -1,0 +1,237 @@
+"""``/privacy``: the published policy rendered with the live settings.
+
+The text is ``privacy/policy.txt`` (a Jinja template of the published policy). Its bracketed
+numbers are the settings (``content_ttl``, ``log_retention``, ``ticket_retention`` ...); the
+provider list and the subprocessor table come from the model catalogue (only providers this
+server has enabled receive content); Cloudflare is listed when it is in front
+(``IMAGEDESIGNER_CLOUDFLARE``, default: when ``IMAGEDESIGNER_TRUSTED_PROXIES`` is set).
+
+Also ``GET /privacy.txt``, ``GET /v1/privacy/policy`` (JSON) and ``/.well-known/gpc.json``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import jinja2
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from markupsafe import Markup, escape
+
+from imagedesigner.config import Settings
+from imagedesigner.container import Container
+from imagedesigner.kit.durations import format_duration, humanize
+from imagedesigner.web.templating import render
+
+router = APIRouter(tags=["privacy"])
+TEXT = Path(__file__).with_name("policy.txt")
+_env = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(str(TEXT.parent)),
+    autoescape=False,  # noqa: S701 - plain text; the HTML page escapes every line it shows
+    keep_trailing_newline=True,
+    undefined=jinja2.StrictUndefined,
+)
+
+GENERATION = "Prompts, parameters, uploads"
+KNOWN = {
+    "openrouter": {
+        "name": "openrouter.ai",
+        "models": "Gemini image model(s)",
+        "purpose": "Image generation (Gemini)",
+        "policy": "https://openrouter.ai/privacy",
+    },
+    "openai": {
+        "name": "OpenAI",
+        "models": "Image model(s)",
+        "purpose": "Image generation",
+        "policy": "https://openai.com/policies/privacy-policy/",
+    },
+    "fal": {
+        "name": "fal.ai",
+        "models": "Various image models",
+        "purpose": "Image generation (various)",
+        "policy": "https://fal.ai/privacy",
+    },
+}
+CLOUDFLARE = {
+    "key": "cloudflare",
+    "name": "Cloudflare",
+    "purpose": "CDN, DDoS protection, edge security, caching",
+    "location": "US/EU (global network)",
+    "data": "IP address, request metadata, logs, cached assets",
+    "policy": "https://www.cloudflare.com/privacypolicy/",
+    "enabled": True,
+    "detail": "",
+}
+
+
+def human(value: timedelta) -> str:
+    """``humanize``, but a day-sized content TTL reads as the policy does: "24 hours"."""
+    seconds = int(value.total_seconds())
+    if seconds == 86400:
+        return "24 hours"
+    return humanize(value)
+
+
+def cloudflare_in_front(settings: Settings) -> bool:
+    if settings.cloudflare is not None:
+        return settings.cloudflare
+    return bool(settings.trusted_proxies)
+
+
+def subprocessors(c: Container) -> list[dict]:
+    """One row per external provider in the model catalogue (+ Cloudflare when in front)."""
+    by_provider: dict[str, dict] = {}
+    for model, available in c.registry.models():
+        if model.provider == "local":
+            continue
+        meta = KNOWN.get(model.provider, {})
+        row = by_provider.setdefault(
+            model.provider,
+            {
+                "key": model.provider,
+                "name": meta.get("name", model.provider),
+                "models": meta.get("models", "Image model(s)"),
+                "purpose": meta.get("purpose", "Image generation"),
+                "location": "US",
+                "data": GENERATION,
+                "policy": meta.get("policy", "see the provider's website"),
+                "enabled": False,
+                "subprocessors": [],
+            },
+        )
+        row["enabled"] = row["enabled"] or available
+        if model.subprocessor not in row["subprocessors"]:
+            row["subprocessors"].append(model.subprocessor)
+    rows = list(by_provider.values())
+    for row in rows:
+        row["detail"] = "; ".join(row.pop("subprocessors"))
+    if cloudflare_in_front(c.settings):
+        rows.append(dict(CLOUDFLARE))
+    return rows
+
+
+def values(c: Container) -> dict:
+    s = c.settings
+    rows = subprocessors(c)
+    return {
+        "version": s.policy_version,
+        "effective_date": s.policy_effective_date,
+        "contact_email": s.contact_email,
+        "controller": s.policy_controller,
+        "content_ttl": human(s.content_ttl),
+        "log_retention": human(s.log_retention),
+        "ip_retention": human(s.ip_retention),
+        "ticket_retention": human(s.ticket_retention),
+        "session_ttl": human(s.session_ttl),
+        "ipv4_prefix": s.ipv4_truncate_prefix,
+        "ipv6_prefix": s.ipv6_truncate_prefix,
+        "minimum_age": s.minimum_age,
+        "enabled_providers": [r for r in rows if r["enabled"] and r["key"] != "cloudflare"],
+        "local_enabled": any(m.provider == "local" and a for m, a in c.registry.models()),
+        "subprocessors": rows,
+        "cloudflare": cloudflare_in_front(s),
+    }
+
+
+def render_text(c: Container) -> str:
+    return _env.get_template(TEXT.name).render(**values(c))
+
+
+_URL = re.compile(r"https?://[^\s|)]+")
+
+
+def _inline(text: str) -> Markup:
+    """Escape a line; turn URLs into links."""
+    out, last = [], 0
+    for m in _URL.finditer(text):
+        out.append(escape(text[last : m.start()]))
+        url = m.group(0)
+        out.append(Markup('<a href="{0}" rel="noopener noreferrer">{0}</a>').format(url))
+        last = m.end()
+    out.append(escape(text[last:]))
+    return Markup("").join(out)
+
+
+def blocks(text: str) -> list[dict]:
+    """The policy text as blocks for the HTML page: h1/h2/h3, p, ul, table."""
+    out: list[dict] = []
+    for raw in text.splitlines():
+        line = raw.rstrip()
+        if not line.strip():
+            continue
+        if line.startswith("|"):
+            cells = [_inline(cell.strip()) for cell in line.strip("|").split("|")]
+            if all(set(str(cell)) <= {"-", ":", " "} for cell in cells):
+                continue  # the |---| separator
+            if out and out[-1]["kind"] == "table":
+                out[-1]["rows"].append(cells)
+            else:
+                out.append({"kind": "table", "head": cells, "rows": []})
+        elif line.startswith("- "):
+            if out and out[-1]["kind"] == "ul":
+                out[-1]["items"].append(_inline(line[2:]))
+            else:
+                out.append({"kind": "ul", "items": [_inline(line[2:])]})
+        elif line.startswith("#"):
+            level = len(line) - len(line.lstrip("#"))
+            out.append({"kind": f"h{min(level, 3)}", "text": _inline(line.lstrip("#").strip())})
+        else:
+            out.append({"kind": "p", "text": _inline(line)})
+    return out
+
+
+@router.get("/privacy", include_in_schema=False)
+async def privacy_page(request: Request) -> Response:
+    c = request.app.state.container
+    return await render(request, "privacy.html", {"blocks": blocks(render_text(c))})
+
+
+@router.get("/privacy.txt", include_in_schema=False)
+async def privacy_text(request: Request) -> Response:
+    c = request.app.state.container
+    return PlainTextResponse(render_text(c), headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/v1/privacy/policy")
+async def privacy_json(request: Request) -> JSONResponse:
+    c = request.app.state.container
+    s = c.settings
+    v = values(c)
+    return JSONResponse(
+        {
+            "version": s.policy_version,
+            "effective_date": s.policy_effective_date,
+            "contact_email": s.contact_email,
+            "settings": {
+                "content_ttl": format_duration(s.content_ttl),
+                "log_retention": format_duration(s.log_retention),
+                "ip_retention": format_duration(s.ip_retention),
+                "ipv4_truncate_prefix": s.ipv4_truncate_prefix,
+                "ipv6_truncate_prefix": s.ipv6_truncate_prefix,
+                "ticket_retention": format_duration(s.ticket_retention),
+                "session_ttl": format_duration(s.session_ttl),
+                "minimum_age": s.minimum_age,
+            },
+            "retention": {
+                k: v[k]
+                for k in ("content_ttl", "log_retention", "ip_retention", "ticket_retention")
+            },
+            "enabled_providers": [p["key"] for p in v["enabled_providers"]],
+            "subprocessors": v["subprocessors"],
+            "cookies": ["imagedesigner_session", "imagedesigner_csrf"],
+            "gpc": {"honoured": True, "sells_or_shares_personal_information": False},
+            "gpc_received": bool(request.scope.get("state", {}).get("gpc")),
+        },
+        headers={"Cache-Control": "no-cache"},
+    )
+
+
+@router.get("/.well-known/gpc.json", include_in_schema=False)
+async def gpc_json(request: Request) -> JSONResponse:
+    """The GPC support resource (https://privacycg.github.io/gpc-spec/)."""
+    return JSONResponse(
+        {"gpc": True, "lastUpdate": request.app.state.container.settings.policy_version}
+    )
