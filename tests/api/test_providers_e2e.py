@@ -343,3 +343,28 @@ async def test_client_disconnect_cancels_the_fal_job_and_keeps_nothing(app, auth
         await asyncio.wait_for(app(scope, receive, send), timeout=20)
     assert any(q.method == "PUT" and q.path.endswith("/cancel") for q in fakes["fal"].requests)
     assert await stored(container) == 0
+
+
+async def test_failure_stores_nothing_and_the_request_log_holds_the_error_code(
+    client, auth, container, fakes, backoff
+):
+    from imagedesigner.db.models_logs import RequestLog
+
+    fakes["openai"].mode = "401"
+    r = await client.post(
+        "/v1/images/generations",
+        json={"model": MODELS["openai"], "prompt": "canary-logged-failure"},
+        headers=auth,
+    )
+    assert r.status_code == 502
+    async with container.sessions() as s:
+        rows = (await s.execute(select(RequestLog))).scalars().all()
+    row = next(x for x in rows if x.route == "/v1/images/generations")
+    assert (row.status, row.error_code, row.model) == (
+        502,
+        "provider_auth_failed",
+        MODELS["openai"],
+    )
+    assert await stored(container) == 0
+    for p in files_under(container.settings.data_dir):
+        assert b"canary-logged-failure" not in p.read_bytes()

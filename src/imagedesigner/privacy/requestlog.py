@@ -127,7 +127,8 @@ async def write(container, row: dict) -> None:
     try:
         async with container.engine.begin() as conn:
             await conn.execute(insert(RequestLog.__table__), [row])
-    except Exception:  # noqa: BLE001 - the response is already sent; never log the row
+    except Exception as first:  # noqa: BLE001 - the response is already sent; never log the row
+        exc: Exception = first
         if row.get("user_id"):
             # the account may have been erased while the request ran: keep no link to it
             try:
