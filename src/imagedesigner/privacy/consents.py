@@ -3,6 +3,9 @@ purpose is the current state). Purposes are the policy's opt-in features."""
 
 from __future__ import annotations
 
+import secrets
+import time
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -10,12 +13,20 @@ from imagedesigner import errors
 from imagedesigner.container import Container
 from imagedesigner.db.models_privacy import Consent
 from imagedesigner.kit.clock import as_utc
-from imagedesigner.kit.ids import new_id
 
 PURPOSES = {
     "gallery": "Keep the images you save, and their prompts, until you delete them.",
     "email_updates": "Occasional email about changes to the service.",
 }
+
+_last = 0
+
+
+def _ledger_id() -> str:
+    """Sortable ids keep the ledger in append order even when two rows share a timestamp."""
+    global _last
+    _last = max(_last + 1, time.time_ns())
+    return f"cns_{_last:020d}{secrets.token_hex(6)}"
 
 
 def check_purpose(purpose: str) -> str:
@@ -46,7 +57,7 @@ async def has(session: AsyncSession, user_id: str, purpose: str) -> bool:
 
 async def append(c: Container, session: AsyncSession, user_id: str, purpose: str, granted: bool):
     row = Consent(
-        id=new_id("cns"),
+        id=_ledger_id(),
         user_id=user_id,
         purpose=check_purpose(purpose),
         granted=granted,

@@ -85,6 +85,14 @@ class TableEntry:
         return column in self.table.c
 
 
+def _human(value: timedelta) -> str:
+    """As the policy words it: '24 hours' rather than '1 day'."""
+    seconds = int(value.total_seconds())
+    if seconds < 2 * 86400 and seconds % 3600 == 0:
+        return f"{seconds // 3600} hours"
+    return humanize(value)
+
+
 def resolve(rule: str, settings: Settings) -> Retention:
     if rule in FIXED_RULES:
         return Retention(rule, None, FIXED_RULES[rule])
@@ -92,7 +100,7 @@ def resolve(rule: str, settings: Settings) -> Retention:
     value = getattr(settings, name, None)
     if not isinstance(value, timedelta):
         raise UnknownRetentionRule(f"retention rule {rule!r} names no duration setting")
-    text = humanize(value)
+    text = _human(value)
     if rule == "content_ttl_unless_saved":
         return Retention(rule, value, f"{text}, unless saved to the gallery (then until deleted)")
     return Retention(rule, value, f"{text} ({name.upper()})")
