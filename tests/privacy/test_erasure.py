@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from imagedesigner.db.models_privacy import RightsRequest
-from imagedesigner.privacy import holds
+from imagedesigner.privacy import holds, rights
 from imagedesigner.retention.sweeper import sweep
 from tests.conftest import files_under, find_in_files, make_user
 from tests.privacy.conftest import bearer, generate, rows_mentioning
@@ -100,4 +100,5 @@ async def test_legal_hold_survives_erasure_and_sweep_until_release(
             await s.execute(select(RightsRequest).where(RightsRequest.type == "erasure"))
         ).scalar_one()
     assert record.completed_at is not None
+    assert rights.status(record, clock.now()).startswith("met after legal hold")
     assert (await sweep(container))["erasures_completed"] == 0  # idempotent

@@ -76,7 +76,11 @@ def status(row: RightsRequest, now: datetime) -> str:
         if (row.details or {}).get("held"):
             return "pending (legal hold, Art. 17(3)(e))"
         return "OVERDUE" if now > due else "open"
-    return "met" if as_utc(row.completed_at) <= due else "LATE"
+    if as_utc(row.completed_at) <= due:
+        return "met"
+    if (row.details or {}).get("held"):
+        return "met after legal hold (Art. 17(3)(e))"
+    return "LATE"
 
 
 async def report(session: AsyncSession, now: datetime) -> list[dict]:

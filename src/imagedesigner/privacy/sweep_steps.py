@@ -31,7 +31,7 @@ async def sweep_expired_rows(c: Container, now: datetime) -> dict[str, int]:
         total = 0
         while True:
             query = select(pk).where(t.c.expires_at.is_not(None), t.c.expires_at <= now)
-            if held:
+            if held and not entry.credential:  # a hold keeps data, not logins
                 query = query.where(t.c[entry.user_link].not_in(held))
             async with c.sessions() as session:
                 ids = list((await session.execute(query.limit(BATCH))).scalars())
