@@ -3,6 +3,9 @@ in-process HTTP client over ASGI. Tests move time with ``clock.advance`` instead
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +20,9 @@ from imagedesigner.kit.clock import FrozenClock
 from imagedesigner.providers.registry import ProviderRegistry
 
 NO_KEYS = {"openai_api_key": None, "openrouter_api_key": None, "fal_key": None}
+# When set, every test's database is this PostgreSQL database (schema reset per test) instead of
+# SQLite in the test's data folder: scripts/test runs the suite a second time this way in CI.
+TEST_DATABASE_URL = os.environ.get("IMAGEDESIGNER_TEST_DATABASE_URL")
 
 
 def make_settings(data_dir: Path, **overrides) -> Settings:
@@ -24,10 +30,30 @@ def make_settings(data_dir: Path, **overrides) -> Settings:
         "data_dir": data_dir,
         "secret_key": "test-secret",
         "rate_limit": "10000/minute",
+        "database_url": TEST_DATABASE_URL,
         **NO_KEYS,
         **overrides,
     }
     return Settings(_env_file=None, **values)
+
+
+async def _reset_postgres(url: str) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _postgres_per_test(monkeypatch):
+    """On the PostgreSQL pass: an empty schema for every test, and the CLI pointed at it too."""
+    if TEST_DATABASE_URL:
+        asyncio.run(_reset_postgres(TEST_DATABASE_URL))
+        monkeypatch.setenv("IMAGEDESIGNER_DATABASE_URL", TEST_DATABASE_URL)
 
 
 @pytest.fixture
@@ -99,5 +125,34 @@ def files_under(folder: Path) -> list[Path]:
 
 
 def find_in_files(folder: Path, needle: bytes) -> list[Path]:
-    """Every file under ``folder`` whose bytes contain ``needle`` (DB, WAL, journal, blobs)."""
-    return [p for p in files_under(folder) if needle in p.read_bytes()]
+    """Every file under ``folder`` whose bytes contain ``needle`` (DB, WAL, journal, blobs).
+
+    On the PostgreSQL pass the database is not a file here, so every table's rows are searched
+    too and a hit is reported as ``postgresql:<table>``.
+    """
+    hits = [p for p in files_under(folder) if needle in p.read_bytes()]
+    if TEST_DATABASE_URL:
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            tables = pool.submit(asyncio.run, _tables_containing(needle.decode())).result()
+        hits.extend(Path(f"postgresql:{t}") for t in tables)
+    return hits
+
+
+async def _tables_containing(needle: str) -> list[str]:
+    from sqlalchemy import select
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from imagedesigner.db import all_models  # noqa: F401
+    from imagedesigner.db.base import Base
+
+    engine = create_async_engine(TEST_DATABASE_URL)
+    found = []
+    try:
+        async with engine.connect() as conn:
+            for table in Base.metadata.sorted_tables:
+                rows = (await conn.execute(select(table))).all()
+                if any(needle in str(tuple(row)) for row in rows):
+                    found.append(table.name)
+    finally:
+        await engine.dispose()
+    return found

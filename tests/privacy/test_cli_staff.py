@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from imagedesigner.cli.main import app
+from tests.conftest import find_in_files
 
 runner = CliRunner()
 EMAIL = "teen.canary.31@example.com"
@@ -35,7 +36,7 @@ def _user(email=EMAIL):
 
 
 def _files_with(folder, needle: bytes):
-    return [p for p in folder.rglob("*") if p.is_file() and needle in p.read_bytes()]
+    return find_in_files(folder, needle)
 
 
 def test_underage_flag_erases_immediately(env):
