@@ -323,6 +323,7 @@ class HttpProvider:
     """
 
     name: str
+    label: str  # how error messages name the provider, e.g. "OpenAI"
     key_setting: str
     catalog: tuple[ModelInfo, ...] = ()
 
@@ -346,6 +347,12 @@ class HttpProvider:
     @property
     def available(self) -> bool:
         return bool(self._key)
+
+    def _require_key(self) -> str:
+        key = self._key
+        if not key:
+            raise ProviderAuthError(f"The operator has not configured a key for {self.label}.")
+        return key
 
     def models(self) -> list[ModelInfo]:
         return list(self.catalog)

@@ -34,7 +34,6 @@ from imagedesigner.providers.base import (
     ModelInfo,
     ParamWarning,
     ProgressCallback,
-    ProviderAuthError,
     ProviderBadResponse,
     ProviderContentRefused,
     ProviderError,
@@ -187,6 +186,7 @@ def _aspect(fm: FalModel, request: ImageRequest) -> tuple[str, list[ParamWarning
 
 class FalProvider(_http.HttpProvider):
     name = NAME
+    label = LABEL
     key_setting = "fal_key"
     catalog = MODELS
 
@@ -265,9 +265,7 @@ class FalProvider(_http.HttpProvider):
         *,
         progress: ProgressCallback | None = None,
     ) -> ProviderResult:
-        key = self._key
-        if not key:
-            raise ProviderAuthError(f"The operator has not configured a key for {LABEL}.")
+        key = self._require_key()
         endpoint, args, warnings = self.build_input(model, request)
         async with _http.deadline(self.settings, LABEL):
             submitted = await self._call("POST", f"{self._queue}/{endpoint}", key, json=args)

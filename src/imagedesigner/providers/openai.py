@@ -26,7 +26,6 @@ from imagedesigner.providers.base import (
     ModelInfo,
     ParamWarning,
     ProgressCallback,
-    ProviderAuthError,
     ProviderBadResponse,
     ProviderInvalidRequest,
     ProviderResult,
@@ -205,6 +204,7 @@ def _choose_size(
 
 class OpenAIProvider(_http.HttpProvider):
     name = NAME
+    label = LABEL
     key_setting = "openai_api_key"
     catalog = MODELS
 
@@ -258,9 +258,7 @@ class OpenAIProvider(_http.HttpProvider):
         *,
         progress: ProgressCallback | None = None,
     ) -> ProviderResult:
-        key = self._key
-        if not key:
-            raise ProviderAuthError(f"The operator has not configured a key for {LABEL}.")
+        key = self._require_key()
         fields, warnings = self._fields(model, request)
         caps = model.capabilities
         headers = {"Authorization": f"Bearer {key}"}

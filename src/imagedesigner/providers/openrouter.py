@@ -40,7 +40,6 @@ from imagedesigner.providers.base import (
     ModelInfo,
     ParamWarning,
     ProgressCallback,
-    ProviderAuthError,
     ProviderBadResponse,
     ProviderContentRefused,
     ProviderError,
@@ -237,6 +236,7 @@ def _error_info(obj: object) -> _http.ErrorInfo:
 
 class OpenRouterProvider(_http.HttpProvider):
     name = NAME
+    label = LABEL
     key_setting = "openrouter_api_key"
     catalog = MODELS
 
@@ -292,9 +292,7 @@ class OpenRouterProvider(_http.HttpProvider):
         *,
         progress: ProgressCallback | None = None,
     ) -> ProviderResult:
-        key = self._key
-        if not key:
-            raise ProviderAuthError(f"The operator has not configured a key for {LABEL}.")
+        key = self._require_key()
         body, warnings = self.build_body(model, request)
         if progress is not None:
             await progress({"stage": "running"})
