@@ -10,7 +10,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, PrivateAttr, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from imagedesigner.kit.durations import Duration
@@ -87,6 +87,8 @@ class Settings(BaseSettings):
     provider_max_response_bytes: int = 64 * 1024 * 1024
     provider_max_retries: int = 2
 
+    _secret: bytes | None = PrivateAttr(default=None)
+
     # ---------------------------------------------------------------------------------------
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -97,7 +99,13 @@ class Settings(BaseSettings):
         return (self.blob_dir or self.data_dir / "blobs").resolve()
 
     def resolved_secret(self) -> bytes:
-        """Server secret for HMACs. Generated on first use and kept in the data folder."""
+        """Server secret for HMACs. Generated on first use and kept in the data folder;
+        read from disk once per process."""
+        if self._secret is None:
+            self._secret = self._load_secret()
+        return self._secret
+
+    def _load_secret(self) -> bytes:
         if self.secret_key is not None:
             return self.secret_key.get_secret_value().encode()
         path = self.data_dir / "secret.key"
