@@ -7,6 +7,7 @@ import contextlib
 from fastapi import FastAPI
 
 from imagedesigner import __version__
+from imagedesigner.accounts import keys_api
 from imagedesigner.accounts import sessions as web_sessions
 from imagedesigner.accounts import web as auth_web
 from imagedesigner.api import edits as _edits  # noqa: F401  (registers /v1/images/edits)
@@ -63,6 +64,7 @@ def create_app(
     app.include_router(images.router)
     app.include_router(privacy_routes.router)
     app.include_router(auth_web.router)
+    app.include_router(keys_api.router)
     app.include_router(privacy_policy.router)
     app.include_router(pages.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)

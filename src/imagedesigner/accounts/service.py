@@ -105,6 +105,27 @@ async def create_key(session: AsyncSession, clock: Clock, user: User, name: str 
     return NewKey(key=key, token=token)
 
 
+async def list_keys(session: AsyncSession, user: User) -> list[ApiKey]:
+    return list(
+        (
+            await session.execute(
+                select(ApiKey).where(ApiKey.user_id == user.id).order_by(ApiKey.created_at)
+            )
+        ).scalars()
+    )
+
+
+async def revoke_key(session: AsyncSession, clock: Clock, user: User, key_id: str) -> ApiKey:
+    """Revoke one of ``user``'s keys. Another user's key id is not found, like an unknown one."""
+    key = await session.get(ApiKey, key_id)
+    if key is None or key.user_id != user.id:
+        raise errors.NotFound("No API key with this id.", param="key_id")
+    if key.revoked_at is None:
+        key.revoked_at = clock.now()
+        await session.flush()
+    return key
+
+
 async def authenticate_key(session: AsyncSession, clock: Clock, token: str) -> User:
     if not token or not token.startswith(KEY_PREFIX) or len(token) > 200:
         raise errors.AuthenticationFailed(

@@ -79,3 +79,36 @@ def create_key(
     new = _run(go)
     typer.echo(new.token)
     typer.echo(f"(key {new.key.id}, prefix {new.key.prefix}; shown once, keep it safe)", err=True)
+
+
+@keys.command("list")
+def list_keys(email: Annotated[str, typer.Option(help="Owner's email")]) -> None:
+    """List a user's keys (prefix, created, last used, revoked); never the keys themselves."""
+
+    async def go(c, session):
+        user = await service.find_user_by_email(session, email)
+        if user is None:
+            raise DomainError(f"no user with email {email}")
+        return await service.list_keys(session, user)
+
+    for key in _run(go):
+        state = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
+        used = f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never"
+        typer.echo(f"{key.id}  {key.prefix}…  {key.name or '-':<20} last used {used:<16} {state}")
+
+
+@keys.command("revoke")
+def revoke_key(
+    key_id: str,
+    email: Annotated[str, typer.Option(help="Owner's email")],
+) -> None:
+    """Revoke a key at once: requests with it get 401 from now on."""
+
+    async def go(c, session):
+        user = await service.find_user_by_email(session, email)
+        if user is None:
+            raise DomainError(f"no user with email {email}")
+        return await service.revoke_key(session, c.clock, user, key_id)
+
+    key = _run(go)
+    typer.echo(f"revoked {key.id} ({key.prefix}…)")
