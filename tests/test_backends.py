@@ -62,7 +62,7 @@ async def test_postgres_two_instances_share_state_and_expiry(tmp_path, clock):
         clock.advance(settings.content_ttl + timedelta(seconds=1))
         assert (await client_b.get(path, headers=auth)).status_code == 404
         report = await sweep(b)
-        assert report["generations"] == 1
+        assert report["expired_generations"] == 1
         async with a.sessions() as s:
             assert (await s.execute(select(func.count()).select_from(Generation))).scalar() == 0
             assert (await s.execute(select(func.count()).select_from(StoredImage))).scalar() == 0

@@ -81,7 +81,7 @@ def test_users_keys_sweep_models(env):
     r = runner.invoke(app, ["keys", "create", "--email", "nobody@example.com"])
     assert r.exit_code == 2
     r = runner.invoke(app, ["sweep"])
-    assert r.exit_code == 0 and "generations" in json.loads(r.stdout)
+    assert r.exit_code == 0 and "expired_generations" in json.loads(r.stdout)
     r = runner.invoke(app, ["models"])
     assert r.exit_code == 0 and "local/sketch" in r.stdout
 

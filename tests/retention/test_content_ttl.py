@@ -43,7 +43,8 @@ async def test_image_served_before_ttl_404_after_and_gone_from_every_file(
     assert (await client.get(url, headers=auth)).status_code == 404  # expired even before sweep
 
     report = await sweep(container)
-    assert report["generations"] == 1 and report["images"] == 2
+    assert report["expired_generations"] == 1 and report["expired_images"] == 2
+    assert report["expired_blobs"] == 2
     assert await rows(container) == (0, 0)
     blobs = [p for p in files_under(container.settings.resolved_blob_dir()) if p.is_file()]
     assert blobs == []

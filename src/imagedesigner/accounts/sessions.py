@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import delete, select, update
 from starlette.requests import Request
@@ -213,12 +213,3 @@ async def authenticator(request: Request, c: Container) -> User | None:
     if request.method not in SAFE_METHODS:
         check_csrf(request, c, request.headers.get(CSRF_HEADER))
     return active.user
-
-
-# --- retention -------------------------------------------------------------------------------
-
-
-async def sweep_expired_sessions(c: Container, now: datetime) -> dict[str, int]:
-    async with c.sessions() as session, session.begin():
-        result = await session.execute(delete(WebSession).where(WebSession.expires_at <= now))
-    return {"sessions_expired": result.rowcount or 0}

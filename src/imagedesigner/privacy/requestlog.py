@@ -144,7 +144,7 @@ async def write(container, row: dict) -> None:
 
 
 async def _held(c) -> set[str]:
-    from imagedesigner.retention.sweeper import held_user_ids
+    from imagedesigner.privacy.holds import held_user_ids
 
     return await held_user_ids(c)
 

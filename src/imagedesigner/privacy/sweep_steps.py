@@ -1,7 +1,8 @@
 """Retention steps the sweeper runs, driven by the data map:
 
-* every mapped table with an ``expires_at`` column loses its expired rows (with child rows and
-  blobs), except rows of users under a legal hold;
+* every mapped table with an ``expires_at`` column (content, tickets, sessions) loses its expired
+  rows with their child rows and blobs, except data of users under a legal hold; the report
+  counts ``expired_<table>`` for every table rows went from, and ``expired_blobs``;
 * erasures that waited for a legal hold finish once the hold is released.
 """
 
@@ -28,7 +29,6 @@ async def sweep_expired_rows(c: Container, now: datetime) -> dict[str, int]:
             continue
         t = entry.table
         pk = list(t.primary_key.columns)[0]
-        total = 0
         while True:
             query = select(pk).where(t.c.expires_at.is_not(None), t.c.expires_at <= now)
             if held and not entry.credential:  # a hold keeps data, not logins
@@ -37,9 +37,9 @@ async def sweep_expired_rows(c: Container, now: datetime) -> dict[str, int]:
                 ids = list((await session.execute(query.limit(BATCH))).scalars())
             if not ids:
                 break
-            await purge(c, entry.name, ids)
-            total += len(ids)
-        report[f"expired_{entry.name}"] = total
+            for name, count in (await purge(c, entry.name, ids)).items():
+                report[f"expired_{name}"] = report.get(f"expired_{name}", 0) + count
+        report.setdefault(f"expired_{entry.name}", 0)
     return report
 
 

@@ -12,13 +12,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
-from imagedesigner.accounts.sessions import sweep_expired_sessions
 from imagedesigner.container import Container
 from imagedesigner.db.engine import scrub_sqlite
-from imagedesigner.db.models import Generation, StoredImage
-from imagedesigner.privacy import holds, sweep_steps
+from imagedesigner.db.models import StoredImage
+from imagedesigner.privacy import sweep_steps
 from imagedesigner.privacy.requestlog import sweep_old_logs, sweep_truncate_ips
 from imagedesigner.storage.base import key_created_at
 
@@ -26,41 +25,6 @@ log = logging.getLogger("imagedesigner.sweep")
 BATCH = 500
 
 Step = Callable[[Container, datetime], Awaitable[dict[str, int]]]
-
-
-async def held_user_ids(c: Container) -> set[str]:
-    """Users under an active legal hold (``legal_holds``): their content survives sweeps."""
-    return await holds.held_user_ids(c)
-
-
-async def sweep_expired_content(c: Container, now: datetime) -> dict[str, int]:
-    held = await held_user_ids(c)
-    generations = images = 0
-    while True:
-        async with c.sessions() as session:
-            query = select(Generation.id).where(
-                Generation.expires_at.is_not(None), Generation.expires_at <= now
-            )
-            if held:
-                query = query.where(Generation.user_id.not_in(held))
-            ids = list((await session.execute(query.limit(BATCH))).scalars())
-            if not ids:
-                break
-            keys = list(
-                (
-                    await session.execute(
-                        select(StoredImage.blob_key).where(StoredImage.generation_id.in_(ids))
-                    )
-                ).scalars()
-            )
-        for key in keys:
-            await c.blobs.delete(key)
-        async with c.sessions() as session, session.begin():
-            await session.execute(delete(StoredImage).where(StoredImage.generation_id.in_(ids)))
-            await session.execute(delete(Generation).where(Generation.id.in_(ids)))
-        generations += len(ids)
-        images += len(keys)
-    return {"generations": generations, "images": images}
 
 
 async def sweep_orphan_blobs(c: Container, now: datetime) -> dict[str, int]:
@@ -93,13 +57,11 @@ async def sweep_orphan_blobs(c: Container, now: datetime) -> dict[str, int]:
 
 
 STEPS: list[Step] = [
-    sweep_expired_content,
+    sweep_steps.sweep_expired_rows,  # content, tickets, sessions: any table with expires_at
     sweep_orphan_blobs,
-    sweep_steps.sweep_expired_rows,  # tickets and any mapped table with expires_at
     sweep_steps.finish_erasures,  # erasures that waited for a legal hold
     sweep_truncate_ips,  # request_logs: IP -> /24 or /48 after ip_retention
     sweep_old_logs,  # request_logs: rows deleted after log_retention
-    sweep_expired_sessions,  # web_sessions past expires_at
 ]
 
 
