@@ -86,6 +86,7 @@ class Settings(BaseSettings):
     provider_timeout: Duration = timedelta(seconds=180)
     provider_max_response_bytes: int = 64 * 1024 * 1024
     provider_max_retries: int = 2
+    provider_max_connections: int = 1000  # per provider: generations in flight at once
 
     _secret: bytes | None = PrivateAttr(default=None)
 

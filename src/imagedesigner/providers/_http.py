@@ -63,8 +63,11 @@ def make_client(
 ) -> httpx.AsyncClient:
     total = settings.provider_timeout.total_seconds()
     connect = min(settings.provider_connect_timeout.total_seconds(), total)
+    size = settings.provider_max_connections
     return httpx.AsyncClient(
-        timeout=httpx.Timeout(connect=connect, read=total, write=total, pool=connect),
+        # waiting for a free connection counts against the call's total time, not the connect one
+        timeout=httpx.Timeout(connect=connect, read=total, write=total, pool=total),
+        limits=httpx.Limits(max_connections=size, max_keepalive_connections=min(size, 100)),
         follow_redirects=False,
         transport=transport,
         headers=headers or {},
