@@ -36,7 +36,7 @@ class Container:
         migrate: bool = True,
     ) -> Container:
         clock = clock or SystemClock()
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         engine = create_engine(settings.resolved_database_url())
         if migrate:
             await upgrade(engine)

@@ -30,8 +30,8 @@ def normalize_email(email: str) -> str:
     email = (email or "").strip()
     if not EMAIL_RE.match(email) or len(email) > 320:
         raise errors.InvalidRequest("Enter a valid email address.", param="email")
-    local, _, domain = email.rpartition("@")
-    return f"{local}@{domain.lower()}"
+    # one account per address whatever its case: mail providers treat local parts case-blind
+    return email.lower()
 
 
 def check_password_strength(password: str) -> None:

@@ -12,6 +12,7 @@ from starlette.datastructures import FormData, UploadFile
 from imagedesigner import errors
 from imagedesigner.api.deps import ContainerDep, CurrentUser
 from imagedesigner.api.images import _ignored, router, run
+from imagedesigner.generation import service
 from imagedesigner.generation.normalize import GenerationInput
 from imagedesigner.imaging.hygiene import clean_upload
 
@@ -59,6 +60,7 @@ async def _read(upload, max_bytes: int, param: str) -> bytes:
 @router.post("/edits")
 async def create_edit(request: Request, c: ContainerDep, user: CurrentUser):
     s = c.settings
+    service.ensure_not_restricted(user)  # before any upload is even decoded
     content_type = request.headers.get("content-type", "")
     if not content_type.startswith("multipart/form-data"):
         raise errors.InvalidRequest(
@@ -108,7 +110,7 @@ async def create_edit(request: Request, c: ContainerDep, user: CurrentUser):
         raise errors.InvalidRequest("seed must be between 0 and 4294967295.", param="seed")
     inp = GenerationInput(
         prompt=prompt,
-        n=_int(form, "n", 1) or 1,
+        n=_int(form, "n", 1),
         size=fields["size"] or None,
         aspect_ratio=fields["aspect_ratio"] or None,
         seed=seed,

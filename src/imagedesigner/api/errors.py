@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from imagedesigner import errors
 
 log = logging.getLogger("imagedesigner.errors")
+DEFAULT_RETRY_AFTER = 5  # seconds, for a 429 whose cause (e.g. a provider) named no time
 
 _HTTP_TYPES = {
     400: ("invalid_request_error", "invalid_request"),
@@ -56,6 +57,8 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
     param = loc[-1] if loc else None
     if kind == "json_invalid":
         return "We could not parse the JSON body of your request: send valid JSON.", None
+    if kind == "missing" and param is None:
+        return "The request body is missing: send a JSON object.", None
     if kind == "missing":
         return f"Missing required parameter: '{param}'.", param
     if kind == "extra_forbidden":
@@ -69,8 +72,11 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
 def install(app: FastAPI) -> None:
     @app.exception_handler(errors.DomainError)
     async def _domain(request: Request, exc: errors.DomainError) -> JSONResponse:
+        headers = dict(exc.headers)
+        if exc.status == 429:
+            headers.setdefault("Retry-After", str(DEFAULT_RETRY_AFTER))
         return error_response(
-            request, exc.status, exc.message, exc.type, exc.code, exc.param, exc.headers
+            request, exc.status, exc.message, exc.type, exc.code, exc.param, headers
         )
 
     @app.exception_handler(RequestValidationError)

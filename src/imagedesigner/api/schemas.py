@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 # OpenAI parameters we accept but that no model here acts on: reported as warnings, not dropped
 IGNORED_OPENAI_PARAMS = ("style", "moderation", "output_compression", "partial_images", "user")
@@ -15,14 +15,14 @@ class GenerationBody(BaseModel):
 
     prompt: str
     model: str | None = None
-    n: int | None = Field(default=1)
+    n: StrictInt | None = Field(default=1)
     size: str | None = None
     response_format: Literal["url", "b64_json"] | None = None
     output_format: Literal["png", "jpeg", "webp"] | None = None
     quality: str | None = None
     background: str | None = None
     # our extensions
-    seed: int | None = Field(default=None, ge=0, le=2**32 - 1)
+    seed: StrictInt | None = Field(default=None, ge=0, le=2**32 - 1)
     aspect_ratio: str | None = None
     # OpenAI fields accepted and reported as ignored
     style: str | None = None

@@ -22,7 +22,10 @@ def create_engine(url: str) -> AsyncEngine:
     kwargs: dict = {}
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            db = Path(parsed.database)
+            db.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if not db.exists():  # owner-only; SQLite gives its -wal and -shm the same mode
+                db.touch(mode=0o600)
         kwargs["connect_args"] = {"timeout": 30}
         # SQLite has one writer at a time: a few long-lived connections beat many that wait in
         # SQLite's busy handler (bench/bench_api.py: p99 445 ms with 4, 1.3 s with 5+10 overflow).

@@ -195,6 +195,14 @@ def plan(inp: GenerationInput, model: ModelInfo, *, strict: bool, max_prompt: in
             param="mask",
             code="unsupported_parameter",
         )
+    if inp.mask is not None and inp.images:
+        first = inp.images[0]
+        if (inp.mask.width, inp.mask.height) != (first.width, first.height):
+            raise errors.InvalidRequest(
+                f"The mask is {inp.mask.width}x{inp.mask.height} but the first image is "
+                f"{first.width}x{first.height}: they must be the same size.",
+                param="mask",
+            )
     if inp.output_format not in ("png", "jpeg", "webp"):
         raise errors.InvalidRequest(
             "output_format must be png, jpeg or webp.", param="output_format"
@@ -257,7 +265,7 @@ def plan(inp: GenerationInput, model: ModelInfo, *, strict: bool, max_prompt: in
     calls = []
     offset = 0
     for count in counts:
-        seed = None if inp.seed is None else inp.seed + offset
+        seed = None if inp.seed is None else (inp.seed + offset) % 2**32
         calls.append(replace(base, n=count, seed=seed))
         offset += count
     return Plan(calls=calls, warnings=warnings, transcode_to=transcode_to, size=size)

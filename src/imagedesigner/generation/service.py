@@ -64,6 +64,15 @@ def safety_identifier(secret: bytes, user_id: str) -> str:
     return hmac.new(secret, user_id.encode(), hashlib.sha256).hexdigest()[:32]
 
 
+def ensure_not_restricted(user: User) -> None:
+    if user.restricted_at is not None:
+        raise errors.PermissionDenied(
+            "Processing of this account's content is restricted at your request. Lift the "
+            "restriction (DELETE /v1/me/restriction) to generate images again.",
+            code="processing_restricted",
+        )
+
+
 async def call_with_retries(
     resolved: Resolved,
     request: ImageRequest,
@@ -111,12 +120,7 @@ async def generate(
     progress: ProgressCallback | None = None,
     sleep: Sleep | None = None,
 ) -> Outcome:
-    if user.restricted_at is not None:
-        raise errors.PermissionDenied(
-            "Processing of this account's content is restricted at your request. Lift the "
-            "restriction (DELETE /v1/me/restriction) to generate images again.",
-            code="processing_restricted",
-        )
+    ensure_not_restricted(user)
     the_plan = plan(
         inp,
         resolved.model,

@@ -48,10 +48,9 @@ def is_trusted(address: Address | None, networks: tuple[Network, ...]) -> bool:
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers") or ():
-        if key == name:
-            return value.decode("latin-1")
-    return None
+    """All lines of a header joined with ',' (a proxy may append a line instead of merging)."""
+    values = [v.decode("latin-1") for k, v in scope.get("headers") or () if k == name]
+    return ",".join(values) if values else None
 
 
 def _peer(scope: Scope) -> Address | None:

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from imagedesigner.container import Container
 from imagedesigner.kit.clock import as_utc
 from imagedesigner.privacy.datamap import TableEntry, data_map, user_tables
+from imagedesigner.privacy.sweep_steps import sweep_expired_rows
 
 FORMAT_VERSION = 1
 FLUSH_AT = 256 * 1024
@@ -97,6 +98,7 @@ async def stream_export(
     c: Container, user_id: str, *, on_complete: Callable[[dict], Awaitable[None]] | None = None
 ) -> AsyncIterator[bytes]:
     now = c.clock.now()
+    await sweep_expired_rows(c, now, user_id=user_id)  # nothing past its TTL in the export
     sink = _Sink()
     zf = zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True)
     counts: dict[str, int] = {}

@@ -15,6 +15,7 @@ from imagedesigner.db.models import Generation, StoredImage, User
 from imagedesigner.kit.clock import as_utc
 from imagedesigner.privacy import tickets
 from imagedesigner.privacy.records import records_of_processing
+from imagedesigner.privacy.sweep_steps import sweep_expired_rows
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 STAFF = {"support", "admin"}
@@ -91,6 +92,7 @@ async def read_content(user_id: str, c: ContainerDep, user: CurrentUser):
         raise errors.PermissionDenied(
             "Only admins may read a user's prompts and images.", code="insufficient_role"
         )
+    await sweep_expired_rows(c, c.clock.now(), user_id=user_id)  # nothing past its TTL
     async with c.sessions() as session:
         gens = list(
             (

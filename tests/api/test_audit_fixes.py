@@ -1,0 +1,137 @@
+"""Edge cases found in review: each was a real defect."""
+
+from __future__ import annotations
+
+import io
+import stat
+import zipfile
+from datetime import timedelta
+
+import httpx
+import pytest
+from PIL import Image
+
+from imagedesigner.accounts import service as accounts
+from imagedesigner.errors import RateLimited
+from imagedesigner.privacy.clientip import client_ip
+from tests.conftest import TEST_DATABASE_URL, make_user
+
+
+def png(size=(64, 64)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, (0, 0, 255)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+async def test_email_case_is_one_account(container):
+    await make_user(container, "Ada@Example.com")
+    with pytest.raises(Exception, match="already exists"):
+        await make_user(container, "ada@example.com")
+    async with container.sessions() as s:
+        assert await accounts.find_user_by_email(s, "ADA@EXAMPLE.COM") is not None
+
+
+async def test_edit_n_zero_is_refused_like_generations(client, auth):
+    r = await client.post(
+        "/v1/images/edits",
+        data={"prompt": "x", "n": "0"},
+        files={"image": ("a.png", png(), "image/png")},
+        headers=auth,
+    )
+    assert r.status_code == 400 and r.json()["error"]["param"] == "n"
+
+
+@pytest.mark.parametrize("value", [True, "2", 1.5])
+async def test_n_must_be_a_real_integer(client, auth, value):
+    r = await client.post("/v1/images/generations", json={"prompt": "x", "n": value}, headers=auth)
+    assert r.status_code == 400 and r.json()["error"]["param"] == "n"
+
+
+async def test_empty_body_says_so(client, auth):
+    r = await client.post(
+        "/v1/images/generations", headers={**auth, "content-type": "application/json"}
+    )
+    assert r.status_code == 400
+    assert r.json()["error"]["message"] == "The request body is missing: send a JSON object."
+
+
+async def test_mask_must_match_the_image_size(client, auth):
+    r = await client.post(
+        "/v1/images/edits",
+        data={"prompt": "x"},
+        files=[
+            ("image", ("a.png", png((64, 64)), "image/png")),
+            ("mask", ("m.png", png((32, 32)), "image/png")),
+        ],
+        headers=auth,
+    )
+    assert r.status_code == 400 and r.json()["error"]["param"] == "mask"
+
+
+async def test_restricted_account_uploads_are_not_even_decoded(
+    client, auth, user_and_key, monkeypatch
+):
+    from imagedesigner.api import edits
+
+    decoded = []
+    monkeypatch.setattr(edits, "clean_upload", lambda *a, **k: decoded.append(1))
+    assert (await client.post("/v1/me/restriction", headers=auth)).status_code in (200, 201)
+    r = await client.post(
+        "/v1/images/edits",
+        data={"prompt": "x"},
+        files={"image": ("a.png", png(), "image/png")},
+        headers=auth,
+    )
+    assert r.status_code == 403 and r.json()["error"]["code"] == "processing_restricted"
+    assert decoded == []
+
+
+async def test_seed_split_over_calls_stays_in_range(client, auth):
+    r = await client.post(
+        "/v1/images/generations",
+        json={"prompt": "x", "size": "256x256", "seed": 2**32 - 1, "n": 2},
+        headers=auth,
+    )
+    assert r.status_code == 200
+
+
+async def test_every_429_has_retry_after(app, auth):
+    @app.get("/v1/test-429")
+    async def boom():
+        raise RateLimited("slow down")
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        r = await c.get("/v1/test-429")
+    assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+
+
+def test_all_forwarded_for_lines_are_read():
+    scope = {
+        "client": ("10.0.0.1", 1),
+        "headers": [(b"x-forwarded-for", b"198.51.100.7"), (b"x-forwarded-for", b"203.0.113.5")],
+    }
+    # the proxy appended its own line: the right-most untrusted hop is the real client
+    assert client_ip(scope, ["10.0.0.0/8"]) == "203.0.113.5"
+
+
+async def test_export_never_contains_content_past_its_ttl(client, auth, container, clock):
+    r = await client.post(
+        "/v1/images/generations",
+        json={"prompt": "canary-expired-export", "size": "256x256", "response_format": "url"},
+        headers=auth,
+    )
+    assert r.status_code == 200
+    clock.advance(container.settings.content_ttl + timedelta(seconds=1))
+    r = await client.get("/v1/me/export", headers=auth)
+    assert r.status_code == 200
+    archive = zipfile.ZipFile(io.BytesIO(r.content))
+    for name in archive.namelist():
+        assert b"canary-expired-export" not in archive.read(name)
+    assert not [n for n in archive.namelist() if n.startswith("images/")]
+
+
+@pytest.mark.skipif(bool(TEST_DATABASE_URL), reason="file modes of the SQLite database")
+async def test_database_and_data_folder_are_owner_only(container, data_dir):
+    db = data_dir / "imagedesigner.db"
+    assert stat.S_IMODE(db.stat().st_mode) == 0o600
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
