@@ -79,6 +79,7 @@ async def test_withdraw_gallery_consent_warns_then_deletes_saved(client, auth, c
         left = (await s.execute(select(Generation).where(Generation.id.in_(ids)))).all()
     assert left == []
     assert [p.name for p in container.settings.resolved_blob_dir().rglob("*") if p.is_file()] == []
+    assert find_in_files(container.settings.data_dir, SAVED.encode()) == []
 
 
 async def test_withdrawing_is_as_easy_as_granting(client, auth):

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from imagedesigner.db.models_privacy import RightsRequest
 from imagedesigner.privacy import rights
+from tests.conftest import find_in_files
 from tests.privacy.conftest import generate
 
 BODY = {"prompt": "a lighthouse", "size": "256x256"}
@@ -29,10 +30,12 @@ async def test_restriction_blocks_generation_until_lifted(client, auth):
     assert (await client.post("/v1/images/generations", json=BODY, headers=auth)).status_code == 200
 
 
-async def test_rectification_changes_email(client, auth, other):
+async def test_rectification_changes_email(client, auth, other, data_dir):
     r = await client.patch("/v1/me", json={"email": "ada.new@Example.COM"}, headers=auth)
     assert r.status_code == 200 and r.json()["email"] == "ada.new@example.com"
     assert (await client.get("/v1/me", headers=auth)).json()["email"] == "ada.new@example.com"
+    # the old address is corrected everywhere, not kept in the database file or its WAL
+    assert find_in_files(data_dir, b"ada@example.com") == []
     r = await client.patch("/v1/me", json={"email": "grace@example.com"}, headers=auth)
     assert r.status_code == 409
     r = await client.patch("/v1/me", json={"email": "not-an-email"}, headers=auth)

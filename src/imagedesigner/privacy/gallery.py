@@ -9,6 +9,7 @@ from sqlalchemy import func, select, update
 
 from imagedesigner import errors
 from imagedesigner.container import Container
+from imagedesigner.db.engine import scrub_sqlite
 from imagedesigner.db.models import Generation, StoredImage, User
 from imagedesigner.kit.clock import as_utc
 from imagedesigner.privacy import consents, holds
@@ -125,4 +126,5 @@ async def delete_items(c: Container, user_id: str, ids: list[str]) -> int:
             )
             return len(owned)
     await purge(c, "generations", owned)
+    await scrub_sqlite(c.engine)  # deleted on request: gone from the WAL too, not at the next sweep
     return len(owned)

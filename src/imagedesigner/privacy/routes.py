@@ -14,6 +14,7 @@ from sqlalchemy import select
 from imagedesigner import errors
 from imagedesigner.accounts.service import normalize_email
 from imagedesigner.api.deps import ContainerDep, CurrentUser
+from imagedesigner.db.engine import scrub_sqlite
 from imagedesigner.db.models import User
 from imagedesigner.kit.clock import as_utc
 from imagedesigner.privacy import consents, erasure, gallery, rights, tickets
@@ -81,6 +82,7 @@ async def rectify(body: EmailChange, c: ContainerDep, user: CurrentUser):
         row = await session.get(User, user.id)
         row.email = email
     await _record(c, user, "rectification", received, fields=["email"])
+    await scrub_sqlite(c.engine)  # the old address must not linger in SQLite's WAL
     user.email = email
     return JSONResponse(account(user), headers=NO_STORE)
 

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from imagedesigner import errors
 from imagedesigner.container import Container
+from imagedesigner.db.engine import scrub_sqlite
 from imagedesigner.db.models_privacy import SupportTicket
 from imagedesigner.kit.clock import as_utc
 from imagedesigner.kit.ids import new_id
@@ -93,3 +94,4 @@ async def delete(c: Container, user_id: str, ticket_id: str) -> None:
             ticket.expires_at = now  # hidden now, deleted by the sweep once the hold ends
             return
     await purge(c, "support_tickets", [ticket_id])
+    await scrub_sqlite(c.engine)  # deleted on request: gone from the WAL too, not at the next sweep
