@@ -141,7 +141,16 @@ async def generate(
                 sleep=sleep,
             )
 
-    results = await asyncio.gather(*(one(r) for r in calls))
+    tasks = [asyncio.ensure_future(one(r)) for r in calls]
+    try:
+        results = await asyncio.gather(*tasks)
+    except BaseException:
+        # one call failed (or the client left): stop the others, so no provider keeps working
+        # (and billing) on a request whose answer nobody will get
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
     images = [img for r in results for img in r.images]
     if not images:
         raise errors.UpstreamError(
