@@ -105,9 +105,8 @@ def _resolve_size(inp: GenerationInput, caps: Capabilities, warnings: list[W]) -
         a, b = parse_ratio(inp.aspect_ratio)
         size = _size_for_ratio(caps, a, b)
         ratio = f"{a}:{b}"
-        if caps.aspect_ratios and ratio not in caps.aspect_ratios and caps.sizes is None:
-            pass  # any size: computed exactly from the ratio
-        elif caps.sizes is not None and abs(size[0] / size[1] - a / b) > 0.01:
+        # a model that takes any size gets the ratio exactly; a size list may only come close
+        if caps.sizes is not None and abs(size[0] / size[1] - a / b) > 0.01:
             warnings.append(
                 W(
                     "aspect_ratio",
