@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, PrivateAttr, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,6 +34,15 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./data")
     database_url: str | None = None  # default: sqlite+aiosqlite:///<data_dir>/imagedesigner.db
     blob_dir: Path | None = None  # default: <data_dir>/blobs
+    blob_backend: Literal["local", "s3"] = "local"  # s3: a bucket shared by instances
+    s3_bucket: str | None = None  # required when blob_backend is s3
+    s3_prefix: str = "blobs/"
+    s3_endpoint_url: str | None = None  # MinIO, R2, ...; default: AWS
+    s3_region: str | None = None  # default: from the AWS config chain
+    s3_access_key_id: SecretStr | None = None  # default: the standard AWS credential chain
+    s3_secret_access_key: SecretStr | None = None
+    s3_force_path_style: bool = False
+    s3_sse: str | None = None  # server-side encryption header, e.g. "AES256"
 
     # --- retention (policy: content <= [24 hours], logs <= [30 days], tickets [12 months]) -----
     content_ttl: Duration = timedelta(hours=24)

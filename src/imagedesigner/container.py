@@ -16,6 +16,14 @@ from imagedesigner.storage.base import BlobStore
 from imagedesigner.storage.local import LocalBlobStore
 
 
+def build_blob_store(settings: Settings) -> BlobStore:
+    if settings.blob_backend == "s3":
+        from imagedesigner.storage.s3 import S3BlobStore  # boto3 only when used
+
+        return S3BlobStore.from_settings(settings)  # a clear error when the bucket is missing
+    return LocalBlobStore(settings.resolved_blob_dir())
+
+
 @dataclass
 class Container:
     settings: Settings
@@ -37,6 +45,7 @@ class Container:
     ) -> Container:
         clock = clock or SystemClock()
         settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        blobs = blobs or build_blob_store(settings)  # before the database: fail fast
         engine = create_engine(settings.resolved_database_url())
         if migrate:
             await upgrade(engine)
@@ -45,10 +54,13 @@ class Container:
             clock=clock,
             engine=engine,
             sessions=sessionmaker(engine),
-            blobs=blobs or LocalBlobStore(settings.resolved_blob_dir()),
+            blobs=blobs,
             registry=registry or ProviderRegistry.from_settings(settings, clock),
         )
 
     async def aclose(self) -> None:
         await self.registry.aclose()
+        close_blobs = getattr(self.blobs, "aclose", None)  # optional: S3's connection pool
+        if close_blobs is not None:
+            await close_blobs()
         await self.engine.dispose()
