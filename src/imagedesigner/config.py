@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     s3_secret_access_key: SecretStr | None = None
     s3_force_path_style: bool = False
     s3_sse: str | None = None  # server-side encryption header, e.g. "AES256"
+    s3_provider_name: str = "Amazon Web Services (S3)"  # named on /privacy as a subprocessor
+    s3_location: str = "US"  # where the bucket is, for /privacy
 
     # --- retention (policy: content <= [24 hours], logs <= [30 days], tickets [12 months]) -----
     content_ttl: Duration = timedelta(hours=24)

@@ -222,3 +222,10 @@ async def test_s3_backend_without_bucket_fails_at_start_up(tmp_path):
     half = make_settings(tmp_path / "data", blob_backend="s3", s3_bucket="b", s3_access_key_id="k")
     with pytest.raises(ValueError, match="SECRET_ACCESS_KEY"):
         await Container.build(half)
+
+
+async def test_privacy_page_names_the_storage_provider(client, container):
+    text = (await client.get("/privacy.txt")).text
+    assert "Amazon Web Services (S3)" in text and "Generated images" in text
+    container.settings.blob_backend = "local"
+    assert "Amazon Web Services (S3)" not in (await client.get("/privacy.txt")).text

@@ -108,6 +108,19 @@ def subprocessors(c: Container) -> list[dict]:
     rows = list(by_provider.values())
     for row in rows:
         row["detail"] = "; ".join(row.pop("subprocessors"))
+    if c.settings.blob_backend == "s3":
+        rows.append(
+            {
+                "key": "object-storage",
+                "name": c.settings.s3_provider_name,
+                "purpose": "Storage of generated images until they expire or are deleted",
+                "location": c.settings.s3_location,
+                "data": "Generated images (no prompts, no account data)",
+                "policy": "see the provider's website",
+                "enabled": True,
+                "detail": f"bucket {c.settings.s3_bucket}",
+            }
+        )
     if cloudflare_in_front(c.settings):
         rows.append(dict(CLOUDFLARE))
     return rows
@@ -129,7 +142,9 @@ def values(c: Container) -> dict:
         "ipv4_prefix": s.ipv4_truncate_prefix,
         "ipv6_prefix": s.ipv6_truncate_prefix,
         "minimum_age": s.minimum_age,
-        "enabled_providers": [r for r in rows if r["enabled"] and r["key"] != "cloudflare"],
+        "enabled_providers": [
+            r for r in rows if r["enabled"] and r["key"] not in ("cloudflare", "object-storage")
+        ],
         "local_enabled": any(m.provider == "local" and a for m, a in c.registry.models()),
         "subprocessors": rows,
         "cloudflare": cloudflare_in_front(s),
