@@ -12,7 +12,7 @@ from imagedesigner.accounts import sessions as web_sessions
 from imagedesigner.accounts import web as auth_web
 from imagedesigner.api import edits as _edits  # noqa: F401  (registers /v1/images/edits)
 from imagedesigner.api import errors as api_errors
-from imagedesigner.api import health, images, models
+from imagedesigner.api import generations, health, images, models
 from imagedesigner.api.limits import BodyLimit
 from imagedesigner.api.ratelimit import Limiter
 from imagedesigner.config import Settings
@@ -62,6 +62,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(models.router)
     app.include_router(images.router)
+    app.include_router(generations.router)
     app.include_router(privacy_routes.router)
     app.include_router(auth_web.router)
     app.include_router(keys_api.router)

@@ -10,7 +10,9 @@ from sqlalchemy import func, select, update
 from imagedesigner import errors
 from imagedesigner.container import Container
 from imagedesigner.db.engine import scrub_sqlite
-from imagedesigner.db.models import Generation, StoredImage, User
+from imagedesigner.db.models import Generation, User
+from imagedesigner.generation.history import image_ids
+from imagedesigner.generation.service import ensure_not_restricted
 from imagedesigner.kit.clock import as_utc
 from imagedesigner.privacy import consents, holds
 from imagedesigner.privacy.purge import purge
@@ -23,11 +25,7 @@ def _live(now):
 
 
 async def save(c: Container, user: User, generation_id: str) -> Generation:
-    if user.restricted_at is not None:
-        raise errors.PermissionDenied(
-            "Processing of this account's content is restricted at your request.",
-            code="processing_restricted",
-        )
+    ensure_not_restricted(user)
     now = c.clock.now()
     async with c.sessions() as session, session.begin():
         if not await consents.has(session, user.id, "gallery"):
@@ -63,23 +61,23 @@ async def saved_ids(c: Container, user_id: str) -> list[str]:
 async def listing(c: Container, user_id: str) -> list[dict]:
     async with c.sessions() as session:
         gens = (
-            await session.execute(
-                select(Generation)
-                .where(
-                    Generation.user_id == user_id,
-                    Generation.saved_at.is_not(None),
-                    Generation.expires_at.is_(None),
+            (
+                await session.execute(
+                    select(Generation)
+                    .where(
+                        Generation.user_id == user_id,
+                        Generation.saved_at.is_not(None),
+                        Generation.expires_at.is_(None),
+                    )
+                    .order_by(Generation.saved_at.desc())
                 )
-                .order_by(Generation.saved_at.desc())
             )
-        ).scalars()
+            .scalars()
+            .all()
+        )
+        images = await image_ids(session, [g.id for g in gens])
         out = []
         for g in gens:
-            image_ids = (
-                await session.execute(
-                    select(StoredImage.id).where(StoredImage.generation_id == g.id)
-                )
-            ).scalars()
             out.append(
                 {
                     "id": g.id,
@@ -88,7 +86,7 @@ async def listing(c: Container, user_id: str) -> list[dict]:
                     "model": g.model,
                     "created_at": int(as_utc(g.created_at).timestamp()),
                     "saved_at": int(as_utc(g.saved_at).timestamp()),
-                    "images": [f"/v1/images/{i}" for i in image_ids],
+                    "images": [f"/v1/images/{i}" for i in images[g.id]],
                 }
             )
     return out
