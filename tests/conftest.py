@@ -37,6 +37,13 @@ def make_settings(data_dir: Path, **overrides) -> Settings:
     return Settings(_env_file=None, **values)
 
 
+def run_in_thread(coro):
+    """Run a coroutine to completion from sync code, even where an event loop is already
+    running in this thread (async tests, Playwright's sync API)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 async def _reset_postgres(url: str) -> None:
     from sqlalchemy import text
     from sqlalchemy.ext.asyncio import create_async_engine
@@ -52,7 +59,7 @@ async def _reset_postgres(url: str) -> None:
 def _postgres_per_test(monkeypatch):
     """On the PostgreSQL pass: an empty schema for every test, and the CLI pointed at it too."""
     if TEST_DATABASE_URL:
-        asyncio.run(_reset_postgres(TEST_DATABASE_URL))
+        run_in_thread(_reset_postgres(TEST_DATABASE_URL))
         monkeypatch.setenv("IMAGEDESIGNER_DATABASE_URL", TEST_DATABASE_URL)
 
 
@@ -132,8 +139,7 @@ def find_in_files(folder: Path, needle: bytes) -> list[Path]:
     """
     hits = [p for p in files_under(folder) if needle in p.read_bytes()]
     if TEST_DATABASE_URL:
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            tables = pool.submit(asyncio.run, _tables_containing(needle.decode())).result()
+        tables = run_in_thread(_tables_containing(needle.decode()))
         hits.extend(Path(f"postgresql:{t}") for t in tables)
     return hits
 

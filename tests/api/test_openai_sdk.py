@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import io
 import socket
@@ -17,7 +16,7 @@ from PIL import Image
 
 from imagedesigner.app import create_app
 from imagedesigner.container import Container
-from tests.conftest import make_settings, make_user
+from tests.conftest import make_settings, make_user, run_in_thread
 
 
 def free_port() -> int:
@@ -64,7 +63,7 @@ def create_key(settings) -> str:
         finally:
             await c.aclose()
 
-    return asyncio.run(go())
+    return run_in_thread(go())
 
 
 @pytest.fixture
