@@ -8,24 +8,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 import httpx
-
-BIN = Path(sys.executable).with_name("imagedesigner")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from _serve import served
 
 
 async def drive(url: str, key: str, total: int, concurrency: int, size: str) -> list[float]:
@@ -65,44 +52,11 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--size", default="1024x1024")
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "IMAGEDESIGNER_DATA_DIR": tmp, "IMAGEDESIGNER_RATE_LIMIT": ""}
-        subprocess.run(
-            [BIN, "users", "create", "--email", "bench@example.com", "--password-stdin"],
-            input=b"benchmark password\n",
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        key = subprocess.run(
-            [BIN, "keys", "create", "--email", "bench@example.com"],
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.split()[0]
-        port = free_port()
-        server = subprocess.Popen(
-            [BIN, "serve", "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(200):
-                try:
-                    if httpx.get(f"{url}/healthz").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.05)
-            asyncio.run(drive(url, key, 32, args.concurrency, args.size))  # warm-up
-            t0 = time.perf_counter()
-            lat = asyncio.run(drive(url, key, args.requests, args.concurrency, args.size))
-            elapsed = time.perf_counter() - t0
-        finally:
-            server.terminate()
-            server.wait(10)
+    with served() as server:
+        asyncio.run(drive(server.url, server.key, 32, args.concurrency, args.size))  # warm-up
+        t0 = time.perf_counter()
+        lat = asyncio.run(drive(server.url, server.key, args.requests, args.concurrency, args.size))
+        elapsed = time.perf_counter() - t0
     lat.sort()
     p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000  # noqa: E731
     print(f"local/sketch {args.size} b64_json, concurrency {args.concurrency}, {len(lat)} requests")

@@ -16,18 +16,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 from pathlib import Path
 
 import httpx
 import psutil
-
-BIN = Path(sys.executable).with_name("imagedesigner")
+from _serve import free_port, served, wait_up
 
 FAKE = textwrap.dedent(
     """
@@ -53,22 +50,6 @@ FAKE = textwrap.dedent(
                 backlog=8192, limit_concurrency=100000)
     """
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_up(url: str) -> None:
-    for _ in range(300):
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    raise RuntimeError(f"{url} did not start")
 
 
 async def fire(url: str, n: int, headers: dict, body: dict) -> tuple[list[float], int, float]:
@@ -97,108 +78,64 @@ def report(label: str, lat: list[float], ok: int, elapsed: float, n: int) -> Non
     )
 
 
+def measure_gateway(server, n: int):
+    """Fire ``n`` at once through the gateway; its CPU seconds and RSS are read from outside."""
+    proc = psutil.Process(server.pid)
+    if os.environ.get("PROFILE"):  # optional: pip install py-spy
+        profiler = [Path(sys.executable).with_name("py-spy"), "record", "-o"]
+        profiler += [os.environ["PROFILE"], "-f", "speedscope", "-d", "12", "-p", str(server.pid)]
+        subprocess.Popen(profiler, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"{server.url}/v1/images/generations"
+    headers = {"Authorization": f"Bearer {server.key}"}
+    asyncio.run(fire(url, 50, headers, {"model": "openai/gpt-image-1.5", "prompt": "warm-up"}))
+    rss0 = proc.memory_info().rss
+    peak = [rss0]
+
+    async def sample() -> None:
+        while True:
+            peak[0] = max(peak[0], proc.memory_info().rss)
+            await asyncio.sleep(0.05)
+
+    async def gateway():
+        sampler = asyncio.ensure_future(sample())
+        try:
+            return await fire(url, n, headers, {"model": "openai/gpt-image-1.5", "prompt": "x"})
+        finally:
+            sampler.cancel()
+
+    cpu0 = sum(proc.cpu_times()[:2])
+    lat, ok, elapsed = asyncio.run(gateway())
+    cpu = sum(proc.cpu_times()[:2]) - cpu0
+    return lat, ok, elapsed, cpu, rss0, peak[0]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--inflight", type=int, default=2000)
     ap.add_argument("--delay", type=float, default=2.0)
     args = ap.parse_args()
-    fake_port, port = free_port(), free_port()
+    fake_port = free_port()
     fake = subprocess.Popen([sys.executable, "-c", FAKE, str(fake_port), str(args.delay)])
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {
-            **os.environ,
-            "IMAGEDESIGNER_DATA_DIR": tmp,
-            "IMAGEDESIGNER_RATE_LIMIT": "",
-            "OPENAI_API_KEY": "sk-bench-not-a-real-key",
-            "IMAGEDESIGNER_OPENAI_BASE_URL": f"http://127.0.0.1:{fake_port}/v1",
-            "IMAGEDESIGNER_PROVIDER_MAX_CONNECTIONS": str(args.inflight + 100),
-        }
-        subprocess.run(
-            [BIN, "users", "create", "--email", "bench@example.com", "--password-stdin"],
-            input=b"benchmark password\n",
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        key = subprocess.run(
-            [BIN, "keys", "create", "--email", "bench@example.com"],
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.split()[0]
-        server = subprocess.Popen(
-            [BIN, "serve", "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            wait_up(f"http://127.0.0.1:{port}/healthz")
+    extra = {
+        "OPENAI_API_KEY": "sk-bench-not-a-real-key",
+        "IMAGEDESIGNER_OPENAI_BASE_URL": f"http://127.0.0.1:{fake_port}/v1",
+        "IMAGEDESIGNER_PROVIDER_MAX_CONNECTIONS": str(args.inflight + 100),
+    }
+    try:
+        with served(extra) as server:
             wait_up(f"http://127.0.0.1:{fake_port}/")
-            proc = psutil.Process(server.pid)
-            if os.environ.get("PROFILE"):
-                subprocess.Popen(
-                    [
-                        Path(sys.executable).with_name("py-spy"),
-                        "record",
-                        "-o",
-                        os.environ["PROFILE"],
-                        "-f",
-                        "speedscope",
-                        "-d",
-                        "12",
-                        "-p",
-                        str(server.pid),
-                    ],
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-            rss0 = proc.memory_info().rss
-            cpu0 = [0.0]
-            peak = [rss0]
-
-            async def sample() -> None:
-                while True:
-                    peak[0] = max(peak[0], proc.memory_info().rss)
-                    await asyncio.sleep(0.05)
-
-            async def gateway():
-                cpu0[0] = sum(proc.cpu_times()[:2])
-                sampler = asyncio.ensure_future(sample())
-                try:
-                    return await fire(
-                        f"http://127.0.0.1:{port}/v1/images/generations",
-                        args.inflight,
-                        {"Authorization": f"Bearer {key}"},
-                        {"model": "openai/gpt-image-1.5", "prompt": "a lighthouse"},
-                    )
-                finally:
-                    sampler.cancel()
-
-            asyncio.run(
-                fire(
-                    f"http://127.0.0.1:{port}/v1/images/generations",
-                    50,
-                    {"Authorization": f"Bearer {key}"},
-                    {"model": "openai/gpt-image-1.5", "prompt": "warm-up"},
-                )
+            lat, ok, elapsed, cpu, rss0, peak = measure_gateway(server, args.inflight)
+        direct = asyncio.run(
+            fire(
+                f"http://127.0.0.1:{fake_port}/v1/images/generations",
+                args.inflight,
+                {"Authorization": "Bearer sk-bench"},
+                {"model": "gpt-image-1.5", "prompt": "x"},
             )
-            lat, ok, elapsed = asyncio.run(gateway())
-            cpu = sum(proc.cpu_times()[:2]) - cpu0[0]
-            direct = asyncio.run(
-                fire(
-                    f"http://127.0.0.1:{fake_port}/v1/images/generations",
-                    args.inflight,
-                    {"Authorization": "Bearer sk-bench"},
-                    {"model": "gpt-image-1.5", "prompt": "x"},
-                )
-            )
-        finally:
-            server.terminate()
-            server.wait(10)
-            fake.terminate()
-            fake.wait(10)
+        )
+    finally:
+        fake.terminate()
+        fake.wait(10)
     print(f"{args.inflight} generations in flight at once, provider answers after {args.delay} s")
     report("gateway", lat, ok, elapsed, args.inflight)
     report("direct ", *direct, args.inflight)
@@ -207,8 +144,8 @@ def main() -> None:
         f"per generation, i.e. ~{ok / max(cpu, 1e-9):.0f} generations/s per core"
     )
     print(
-        f"gateway RSS: {rss0 / 2**20:.0f} MiB idle, {peak[0] / 2**20:.0f} MiB peak "
-        f"({(peak[0] - rss0) / 2**10 / args.inflight:.0f} KiB per generation in flight)"
+        f"gateway RSS: {rss0 / 2**20:.0f} MiB idle, {peak / 2**20:.0f} MiB peak "
+        f"({(peak - rss0) / 2**10 / args.inflight:.0f} KiB per generation in flight)"
     )
 
 
