@@ -6,13 +6,20 @@ from __future__ import annotations
 import base64
 import os
 import shutil
+import time
 from datetime import date
+from pathlib import Path
 
 import pytest
 
 from tests.api.test_openai_sdk import LiveServer
 from tests.conftest import make_settings
 
+SHOTS = (
+    Path(os.environ["IMAGEDESIGNER_SCREENSHOTS"])
+    if os.environ.get("IMAGEDESIGNER_SCREENSHOTS")
+    else None
+)
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # CI installs chromium and sets this, so there a missing browser fails instead of skipping
 REQUIRED = bool(os.environ.get("IMAGEDESIGNER_REQUIRE_BROWSER"))
@@ -52,6 +59,15 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+def until(page, predicate: str, timeout: float = 10.0) -> None:
+    """Poll a JS predicate (the page's CSP forbids eval, which wait_for_function needs)."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(predicate):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {predicate}")
+        time.sleep(0.05)
 
 
 def sign_up(page, url: str, email: str, *, adult: bool = True, dob: date | None = None) -> None:
@@ -99,6 +115,29 @@ def test_sign_up_generate_privacy_sign_out(page, server):
     assert result["status"] == 200 and result["body"]["provider"] == "local"
     assert base64.b64decode(result["body"]["data"][0]["b64_json"])[:8] == b"\x89PNG\r\n\x1a\n"
     assert result["forged"] == 403, "... and a request without the CSRF token is refused"
+
+    # make an image with the form: it shows up with the provider that made it, and in the history
+    page.fill("#prompt", "a yellow sun over green hills")
+    page.select_option("#shape", "16:9")
+    page.select_option("#n", "2")
+    page.click("#go")
+    page.wait_for_selector("#images img")
+    assert page.inner_text("#provider") == "local"
+    assert page.locator("#images img").count() == 2
+    until(page, "() => [...document.querySelectorAll('#images img')].every(i => i.naturalWidth)")
+    assert page.evaluate("() => document.querySelector('#images img').naturalWidth") == 1024
+    page.wait_for_selector("#history li")
+    assert page.locator("#history li").count() == 2  # the API call above and this one
+    assert "a yellow sun over green hills" in page.inner_text("#history")
+    if SHOTS:  # IMAGEDESIGNER_SCREENSHOTS=folder: look at what a person sees
+        page.screenshot(path=str(SHOTS / "home.png"), full_page=True)
+
+    # delete one now: it leaves the history and its images are gone
+    first_image = page.get_attribute("#history li:first-child img", "src")
+    page.click("#history li:first-child button")
+    until(page, "() => document.querySelectorAll('#history li').length === 1")
+    gone = page.evaluate(f"fetch({first_image!r}).then(r => r.status)")
+    assert gone == 404
 
     page.goto(f"{server}/privacy")
     text = page.inner_text("body")
