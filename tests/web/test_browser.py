@@ -160,3 +160,62 @@ def test_under_age_sign_up_is_refused_and_keeps_nothing(page, server):
     page.fill("#password", "correct horse battery")
     page.click("form[action='/login'] button[type=submit]")
     assert "Signed in as" not in page.inner_text("body")
+
+
+def test_privacy_center_consents_keys_export_restriction_erasure(page, server):
+    sign_up(page, server, "grace@example.com")
+    page.wait_for_url(f"{server}/")
+    page.click("a[href='/account']")
+    page.wait_for_selector("#consents li")
+    purposes = page.eval_on_selector_all("#consents li", "els => els.map(e => e.dataset.purpose)")
+    assert sorted(purposes) == ["email_updates", "gallery"]
+
+    page.check("#consent-gallery")
+    until(page, "() => document.getElementById('status').textContent === 'Saved.'")
+    state = page.evaluate("() => fetch('/v1/me/consents').then(r => r.json())")
+    assert state["purposes"]["gallery"]["granted"] is True
+
+    page.fill("#keyname", "laptop")
+    page.click("#newkey")
+    page.wait_for_selector("#newtoken:not([hidden])")
+    token = page.inner_text("#newtoken").rsplit(" ", 1)[1]
+    assert token.startswith("idk_")
+    page.wait_for_selector("#keylist li button")
+    page.click("#keylist li button")
+    until(page, "() => document.getElementById('keylist').textContent.includes('revoked')")
+    assert token not in page.inner_text("#keylist"), "a key is shown once, never listed"
+    if SHOTS:
+        page.screenshot(path=str(SHOTS / "account.png"), full_page=True)
+
+    export = page.evaluate(
+        "() => fetch('/v1/me/export').then(async r => [r.status, r.headers.get('content-type'),"
+        " (await r.arrayBuffer()).byteLength])"
+    )
+    assert export[0] == 200 and export[1] == "application/zip" and export[2] > 100
+
+    page.check("#restricted")
+    until(page, "() => document.getElementById('status').textContent === 'Processing restricted.'")
+    refused = page.evaluate(
+        """async () => { const s = await (await fetch('/v1/auth/session')).json();
+            const r = await fetch('/v1/images/generations', {method: 'POST', headers:
+              {'content-type': 'application/json', 'x-csrf-token': s.csrf_token},
+              body: JSON.stringify({prompt: 'x'})});
+            return (await r.json()).error.code; }"""
+    )
+    assert refused == "processing_restricted"
+
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.click("#erase")
+    page.wait_for_url(f"{server}/?erased=1")
+    assert "were deleted" in page.inner_text("body")
+    assert "imagedesigner_session" not in {c["name"] for c in page.context.cookies()}
+    page.goto(f"{server}/login")
+    page.fill("#email", "grace@example.com")
+    page.fill("#password", "correct horse battery")
+    page.click("form[action='/login'] button[type=submit]")
+    assert "Signed in as" not in page.inner_text("body")
+
+
+def test_privacy_center_needs_sign_in(page, server):
+    page.goto(f"{server}/account")
+    assert page.url == f"{server}/login"

@@ -6,12 +6,13 @@ data-subject request is recorded in ``rights_requests`` (see ``privacy/rights.py
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from imagedesigner import errors
+from imagedesigner.accounts import sessions
 from imagedesigner.accounts.service import normalize_email
 from imagedesigner.api.deps import ContainerDep, CurrentUser
 from imagedesigner.db.engine import scrub_sqlite
@@ -88,8 +89,15 @@ async def rectify(body: EmailChange, c: ContainerDep, user: CurrentUser):
 
 
 @router.delete("/v1/me")
-async def erase_me(c: ContainerDep, user: CurrentUser):
+async def erase_me(request: Request, c: ContainerDep, user: CurrentUser):
     result = await erasure.erase_user(c, user.id, channel="self-service")
+    response = _erasure_response(result)
+    if request.cookies.get(sessions.SESSION_COOKIE):
+        sessions.clear_cookie(request, response, sessions.SESSION_COOKIE)  # its session is gone
+    return response
+
+
+def _erasure_response(result: dict) -> JSONResponse:
     if result["status"] == "pending_legal_hold":
         return JSONResponse(
             {

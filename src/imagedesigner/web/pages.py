@@ -55,8 +55,17 @@ async def home(request: Request) -> Response:
         {
             "models": _models(request),
             "default_model": request.app.state.container.registry.default_model_id(),
+            "erased": request.query_params.get("erased") == "1",
         },
     )
+
+
+@router.get("/account")
+async def account(request: Request) -> Response:
+    """The privacy center: export, consents, restriction, API keys, erasure (over the API)."""
+    if await sessions.load(request, request.app.state.container) is None:
+        return _see_other("/login")
+    return await render(request, "account.html", {})
 
 
 @router.get("/signup")
