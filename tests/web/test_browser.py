@@ -219,3 +219,25 @@ def test_privacy_center_consents_keys_export_restriction_erasure(page, server):
 def test_privacy_center_needs_sign_in(page, server):
     page.goto(f"{server}/account")
     assert page.url == f"{server}/login"
+
+
+def test_start_from_an_uploaded_photo(page, server, tmp_path):
+    from PIL import Image
+
+    photo = tmp_path / "holiday.jpg"
+    exif = Image.Exif()
+    exif.get_ifd(0x8825)[2] = (52.0, 31.0, 12.0)  # GPS latitude
+    Image.new("RGB", (400, 300), (220, 30, 30)).save(photo, "JPEG", exif=exif)
+    sign_up(page, server, "lin@example.com")
+    page.wait_for_url(f"{server}/")
+    page.fill("#prompt", "add a moon")
+    page.set_input_files("#source", str(photo))
+    page.click("#go")
+    page.wait_for_selector("#images img")
+    assert page.inner_text("#provider") == "local"
+    until(page, "() => document.querySelector('#images img').naturalWidth > 0")
+
+    page.set_input_files("#source", {"name": "notes.png", "mimeType": "image/png", "buffer": b"hi"})
+    page.click("#go")
+    until(page, "() => document.getElementById('status').textContent.length > 0")
+    assert "send a PNG, JPEG or WebP image" in page.inner_text("#status")
