@@ -239,5 +239,5 @@ def test_start_from_an_uploaded_photo(page, server, tmp_path):
 
     page.set_input_files("#source", {"name": "notes.png", "mimeType": "image/png", "buffer": b"hi"})
     page.click("#go")
-    until(page, "() => document.getElementById('status').textContent.length > 0")
+    until(page, "() => !document.getElementById('go').disabled")  # the request has finished
     assert "send a PNG, JPEG or WebP image" in page.inner_text("#status")
