@@ -132,6 +132,20 @@ def test_sign_up_generate_privacy_sign_out(page, server):
     if SHOTS:  # IMAGEDESIGNER_SCREENSHOTS=folder: look at what a person sees
         page.screenshot(path=str(SHOTS / "home.png"), full_page=True)
 
+    # keeping one needs the gallery consent: the page says so, then keeps it once granted
+    page.click("#history li:first-child button.keep")
+    until(page, "() => document.getElementById('status').textContent.includes('consent')")
+    page.evaluate(
+        """async () => { const s = await (await fetch('/v1/auth/session')).json();
+            await fetch('/v1/me/consents/gallery', {method: 'POST',
+                                                    headers: {'x-csrf-token': s.csrf_token}}); }"""
+    )
+    page.click("#history li:first-child button.keep")
+    until(
+        page, "() => document.querySelector('#history li').textContent.includes('In your gallery')"
+    )
+    assert "you delete it" in page.inner_text("#history li:first-child")
+
     # delete one now: it leaves the history and its images are gone
     first_image = page.get_attribute("#history li:first-child img", "src")
     page.click("#history li:first-child button")
