@@ -10,7 +10,7 @@ import base64
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from imagedesigner import errors
 from imagedesigner.api.deps import ContainerDep, CurrentUser
@@ -22,6 +22,7 @@ from imagedesigner.api.schemas import (
 )
 from imagedesigner.db.models import Generation, StoredImage
 from imagedesigner.generation import service
+from imagedesigner.generation.history import live
 from imagedesigner.generation.normalize import GenerationInput
 from imagedesigner.providers.base import ParamWarning
 
@@ -136,7 +137,7 @@ async def get_image(image_id: str, c: ContainerDep, user: CurrentUser) -> Respon
                 .where(
                     StoredImage.id == image_id,
                     StoredImage.user_id == user.id,
-                    or_(Generation.expires_at.is_(None), Generation.expires_at > now),
+                    live(now),
                 )
             )
         ).scalar_one_or_none()

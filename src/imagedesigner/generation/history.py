@@ -34,7 +34,8 @@ def describe(gen: Generation, image_ids: list[str]) -> dict:
     }
 
 
-def _live(now):
+def live(now):
+    """Content that has not expired: saved (no expiry) or before its expires_at."""
     return or_(Generation.expires_at.is_(None), Generation.expires_at > now)
 
 
@@ -64,7 +65,7 @@ async def list_generations(
     if not 1 <= limit <= MAX_LIMIT:
         raise errors.InvalidRequest(f"limit must be between 1 and {MAX_LIMIT}.", param="limit")
     now = c.clock.now()
-    query = select(Generation).where(Generation.user_id == user_id, _live(now))
+    query = select(Generation).where(Generation.user_id == user_id, live(now))
     if saved_only:
         query = query.where(Generation.saved_at.is_not(None), Generation.expires_at.is_(None))
     async with c.sessions() as session:
@@ -93,7 +94,7 @@ async def get_generation(c: Container, user_id: str, generation_id: str) -> dict
                 select(Generation).where(
                     Generation.id == generation_id,
                     Generation.user_id == user_id,
-                    _live(c.clock.now()),
+                    live(c.clock.now()),
                 )
             )
         ).scalar_one_or_none()

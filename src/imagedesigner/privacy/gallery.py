@@ -11,17 +11,13 @@ from imagedesigner import errors
 from imagedesigner.container import Container
 from imagedesigner.db.engine import scrub_sqlite
 from imagedesigner.db.models import Generation, User
-from imagedesigner.generation.history import image_ids
+from imagedesigner.generation.history import image_ids, live
 from imagedesigner.generation.service import ensure_not_restricted
 from imagedesigner.kit.clock import as_utc
 from imagedesigner.privacy import consents, holds
 from imagedesigner.privacy.purge import purge
 
 NOT_FOUND = "No generation with this id exists, or it has expired."
-
-
-def _live(now):
-    return (Generation.expires_at.is_(None)) | (Generation.expires_at > now)
 
 
 async def save(c: Container, user: User, generation_id: str) -> Generation:
@@ -36,7 +32,7 @@ async def save(c: Container, user: User, generation_id: str) -> Generation:
         gen = (
             await session.execute(
                 select(Generation).where(
-                    Generation.id == generation_id, Generation.user_id == user.id, _live(now)
+                    Generation.id == generation_id, Generation.user_id == user.id, live(now)
                 )
             )
         ).scalar_one_or_none()

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from imagedesigner.db.models_logs import RequestLog
 from imagedesigner.privacy.clientip import client_ip, truncate_ip
+from imagedesigner.privacy.holds import held_user_ids
 
 log = logging.getLogger("imagedesigner.requestlog")
 
@@ -143,16 +144,10 @@ async def write(container, row: dict) -> None:
 # --- retention -------------------------------------------------------------------------------
 
 
-async def _held(c) -> set[str]:
-    from imagedesigner.privacy.holds import held_user_ids
-
-    return await held_user_ids(c)
-
-
 async def sweep_truncate_ips(c, now: datetime) -> dict[str, int]:
     """After ``ip_retention``: keep only the /24 (IPv4) or /48 (IPv6) network of each address."""
     cutoff = now - c.settings.ip_retention
-    held = await _held(c)
+    held = await held_user_ids(c)
     v4, v6 = c.settings.ipv4_truncate_prefix, c.settings.ipv6_truncate_prefix
     done = 0
     while True:
@@ -181,7 +176,7 @@ async def sweep_truncate_ips(c, now: datetime) -> dict[str, int]:
 async def sweep_old_logs(c, now: datetime) -> dict[str, int]:
     """After ``log_retention``: the row is deleted."""
     cutoff = now - c.settings.log_retention
-    held = await _held(c)
+    held = await held_user_ids(c)
     query = delete(RequestLog).where(RequestLog.time <= cutoff)
     if held:
         query = query.where(RequestLog.user_id.is_(None) | RequestLog.user_id.not_in(held))

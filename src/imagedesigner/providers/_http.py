@@ -328,6 +328,7 @@ class HttpProvider:
     name: str
     label: str  # how error messages name the provider, e.g. "OpenAI"
     key_setting: str
+    base_url_setting: str  # the Settings field holding the API's base URL
     catalog: tuple[ModelInfo, ...] = ()
 
     def __init__(
@@ -341,6 +342,7 @@ class HttpProvider:
         self.clock = clock
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
+        self._base = getattr(settings, self.base_url_setting).rstrip("/")
 
     @property
     def _key(self) -> str | None:

@@ -188,6 +188,7 @@ class FalProvider(_http.HttpProvider):
     name = NAME
     label = LABEL
     key_setting = "fal_key"
+    base_url_setting = "fal_queue_url"  # everything goes through the queue API
     catalog = MODELS
 
     def __init__(
@@ -200,7 +201,6 @@ class FalProvider(_http.HttpProvider):
     ) -> None:
         super().__init__(settings, clock, transport=transport)
         self.poll_interval = poll_interval
-        self._queue = settings.fal_queue_url.rstrip("/")
         self._models = {m.info.id: m for m in FAL_MODELS}
 
     def build_input(self, model: ModelInfo, request: ImageRequest) -> tuple[str, dict, list]:
@@ -268,11 +268,11 @@ class FalProvider(_http.HttpProvider):
         key = self._require_key()
         endpoint, args, warnings = self.build_input(model, request)
         async with _http.deadline(self.settings, LABEL):
-            submitted = await self._call("POST", f"{self._queue}/{endpoint}", key, json=args)
+            submitted = await self._call("POST", f"{self._base}/{endpoint}", key, json=args)
             request_id = submitted.get("request_id")
             if not isinstance(request_id, str) or not _REQUEST_ID.match(request_id):
                 raise ProviderBadResponse(f"{LABEL} returned no usable request id.")
-            base = f"{self._queue}/{_app_root(endpoint)}/requests/{request_id}"
+            base = f"{self._base}/{_app_root(endpoint)}/requests/{request_id}"
             try:
                 final = await self._wait(base, key, submitted, progress)
             except asyncio.CancelledError:

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import math
 
-import httpx
-
 from imagedesigner.config import Settings
 from imagedesigner.kit.clock import Clock
 from imagedesigner.providers import _http
@@ -206,17 +204,8 @@ class OpenAIProvider(_http.HttpProvider):
     name = NAME
     label = LABEL
     key_setting = "openai_api_key"
+    base_url_setting = "openai_base_url"
     catalog = MODELS
-
-    def __init__(
-        self,
-        settings: Settings,
-        clock: Clock | None = None,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        super().__init__(settings, clock, transport=transport)
-        self._base = settings.openai_base_url.rstrip("/")
 
     def _fields(self, model: ModelInfo, request: ImageRequest) -> tuple[dict, list[ParamWarning]]:
         caps = model.capabilities

@@ -238,6 +238,7 @@ class OpenRouterProvider(_http.HttpProvider):
     name = NAME
     label = LABEL
     key_setting = "openrouter_api_key"
+    base_url_setting = "openrouter_base_url"
     catalog = MODELS
 
     def __init__(
@@ -248,7 +249,6 @@ class OpenRouterProvider(_http.HttpProvider):
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         super().__init__(settings, clock, transport=transport)
-        self._base = settings.openrouter_base_url.rstrip("/")
         self._routes = {r.info.id: r for r in ROUTES}
 
     def build_body(
