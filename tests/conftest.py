@@ -107,13 +107,13 @@ async def make_user(container: Container, email: str = "ada@example.com", role: 
     async with container.sessions() as session, session.begin():
         user = await accounts.create_user(
             session,
-            container.clock,
+            container.clock.now(),
             email=email,
             password="correct horse battery",
             age_confirmed=True,
             role=role,
         )
-        new = await accounts.create_key(session, container.clock, user)
+        new = await accounts.create_key(session, container.clock.now(), user)
     return user, new.token
 
 

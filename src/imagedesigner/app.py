@@ -1,4 +1,5 @@
-"""``create_app(settings)``: the ASGI app. The lifespan builds the container (or takes one)."""
+"""``create_app(settings)``: the ASGI app, and the one place where routers are composed. The
+lifespan builds the container (or takes one)."""
 
 from __future__ import annotations
 
@@ -7,22 +8,47 @@ import contextlib
 from fastapi import FastAPI
 
 from imagedesigner import __version__
-from imagedesigner.accounts import keys_api
-from imagedesigner.accounts import sessions as web_sessions
-from imagedesigner.accounts import web as auth_web
-from imagedesigner.api import edits as _edits  # noqa: F401  (registers /v1/images/edits)
+from imagedesigner.api import (
+    admin,
+    auth,
+    edits,
+    gallery,
+    generations,
+    health,
+    images,
+    keys,
+    me,
+    models,
+    policy,
+    support,
+    websession,
+)
 from imagedesigner.api import errors as api_errors
-from imagedesigner.api import generations, health, images, models
-from imagedesigner.api.limits import BodyLimit
+from imagedesigner.api.middleware import BodyLimit, RequestLogMiddleware
 from imagedesigner.api.ratelimit import Limiter
 from imagedesigner.config import Settings
 from imagedesigner.container import Container
-from imagedesigner.privacy import logging as log_hygiene
-from imagedesigner.privacy import policy as privacy_policy
-from imagedesigner.privacy import routes as privacy_routes
-from imagedesigner.privacy.requestlog import RequestLogMiddleware
+from imagedesigner.infra import logging as log_hygiene
 from imagedesigner.retention import scheduler
 from imagedesigner.web import pages
+from imagedesigner.web import policy as policy_pages
+
+ROUTERS = [
+    health.router,
+    models.router,
+    images.router,
+    edits.router,
+    generations.router,
+    gallery.router,
+    me.router,
+    support.router,
+    admin.router,
+    auth.router,
+    keys.router,
+    policy.router,
+    policy_pages.router,
+    pages.router,
+]
 
 
 def create_app(
@@ -52,22 +78,15 @@ def create_app(
         docs_url="/docs",
         redoc_url=None,
     )
-    app.state.authenticators = [web_sessions.authenticator]  # after the Bearer key
+    app.state.authenticators = [websession.authenticator]  # after the Bearer key
     app.state.limiter = Limiter(
         settings.storage_uri, settings.rate_limit, settings.login_rate_limit
     )
     if container is not None:
         app.state.container = container
     api_errors.install(app)
-    app.include_router(health.router)
-    app.include_router(models.router)
-    app.include_router(images.router)
-    app.include_router(generations.router)
-    app.include_router(privacy_routes.router)
-    app.include_router(auth_web.router)
-    app.include_router(keys_api.router)
-    app.include_router(privacy_policy.router)
-    app.include_router(pages.router)
+    for router in ROUTERS:
+        app.include_router(router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(RequestLogMiddleware)  # outermost: sees 413s too
     return app

@@ -13,7 +13,7 @@ from PIL import Image
 
 from imagedesigner.accounts import service as accounts
 from imagedesigner.errors import RateLimited
-from imagedesigner.privacy.clientip import client_ip
+from imagedesigner.infra.clientip import client_ip
 from tests.conftest import TEST_DATABASE_URL, make_user
 
 

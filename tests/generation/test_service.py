@@ -65,12 +65,10 @@ async def test_a_failed_call_cancels_its_siblings(container, monkeypatch):
     container.settings.provider_max_retries = 0
     with pytest.raises(ProviderUnavailable):
         await asyncio.wait_for(
-            service.generate(
-                container,
-                user,
+            service.produce(
+                container.settings,
                 Resolved(model=MODEL, provider=provider),
                 GenerationInput(prompt="x", n=4),
-                store_outputs=True,
             ),
             timeout=5,
         )

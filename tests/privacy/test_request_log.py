@@ -15,8 +15,8 @@ from sqlalchemy import select
 from imagedesigner.app import create_app
 from imagedesigner.container import Container
 from imagedesigner.db.models_logs import RequestLog
-from imagedesigner.privacy.clientip import client_ip, truncate_ip
-from imagedesigner.privacy.logging import redact
+from imagedesigner.infra.clientip import client_ip, truncate_ip
+from imagedesigner.infra.logging import redact
 from imagedesigner.providers.base import ModelInfo, ProviderBadResponse
 from imagedesigner.providers.registry import ProviderRegistry
 from imagedesigner.retention.sweeper import sweep

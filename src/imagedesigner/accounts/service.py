@@ -10,15 +10,16 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from imagedesigner import errors
-from imagedesigner.accounts.passwords import hash_password
+from imagedesigner.accounts.passwords import hash_password_async
 from imagedesigner.db.models import ApiKey, User
-from imagedesigner.kit.clock import Clock
+from imagedesigner.kit.clock import as_utc
 from imagedesigner.kit.ids import new_id
 
 KEY_PREFIX = "idk_"
@@ -61,36 +62,42 @@ async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
 
 async def create_user(
     session: AsyncSession,
-    clock: Clock,
+    now: datetime,
     *,
     email: str,
     password: str | None,
     age_confirmed: bool,
     role: str = "user",
 ) -> User:
-    """The caller has checked the age gate; ``age_confirmed`` must be true."""
+    """The caller has checked the age gate; ``age_confirmed`` must be true. An address that
+    already has an account raises ``Conflict`` (staff tools say so; sign-up does not)."""
     if not age_confirmed:
         raise errors.InvalidRequest("You must confirm you meet the minimum age.", param="age")
     email = normalize_email(email)
     if password is not None:
         check_password_strength(password)
+    # hashed before the look-up, so a taken address costs the same time as a new one
+    password_hash = await hash_password_async(password) if password is not None else None
     if await find_user_by_email(session, email):
         raise errors.Conflict("An account with this email already exists.", param="email")
-    now = clock.now()
     user = User(
         id=new_id("usr"),
         email=email,
-        password_hash=hash_password(password) if password is not None else None,
+        password_hash=password_hash,
         age_confirmed_at=now,
         role=role,
         created_at=now,
     )
     session.add(user)
-    await session.flush()
+    try:
+        await session.flush()  # a concurrent sign-up may win the unique index
+    except IntegrityError:
+        await session.rollback()
+        raise errors.Conflict("An account with this email already exists.", param="email") from None
     return user
 
 
-async def create_key(session: AsyncSession, clock: Clock, user: User, name: str = "") -> NewKey:
+async def create_key(session: AsyncSession, now: datetime, user: User, name: str = "") -> NewKey:
     token = KEY_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey(
         id=new_id("key"),
@@ -98,7 +105,7 @@ async def create_key(session: AsyncSession, clock: Clock, user: User, name: str 
         name=name[:100],
         prefix=token[:12],
         key_hash=hash_key(token),
-        created_at=clock.now(),
+        created_at=now,
     )
     session.add(key)
     await session.flush()
@@ -115,18 +122,20 @@ async def list_keys(session: AsyncSession, user: User) -> list[ApiKey]:
     )
 
 
-async def revoke_key(session: AsyncSession, clock: Clock, user: User, key_id: str) -> ApiKey:
+async def revoke_key(session: AsyncSession, now: datetime, user: User, key_id: str) -> ApiKey:
     """Revoke one of ``user``'s keys. Another user's key id is not found, like an unknown one."""
     key = await session.get(ApiKey, key_id)
     if key is None or key.user_id != user.id:
         raise errors.NotFound("No API key with this id.", param="key_id")
     if key.revoked_at is None:
-        key.revoked_at = clock.now()
+        key.revoked_at = now
         await session.flush()
     return key
 
 
-async def authenticate_key(session: AsyncSession, clock: Clock, token: str) -> User:
+async def authenticate_key(session: AsyncSession, now: datetime, token: str) -> User:
+    """The key's account. Records the key's last use (at most once a minute); the caller
+    commits."""
     if not token or not token.startswith(KEY_PREFIX) or len(token) > 200:
         raise errors.AuthenticationFailed(
             "Incorrect API key provided. Create one with `imagedesigner keys create`."
@@ -143,10 +152,6 @@ async def authenticate_key(session: AsyncSession, clock: Clock, token: str) -> U
             "Incorrect API key provided. Create one with `imagedesigner keys create`."
         )
     key, user = row
-    now = clock.now()
-    from imagedesigner.kit.clock import as_utc
-
     if key.last_used_at is None or now - as_utc(key.last_used_at) >= LAST_USED_RESOLUTION:
         await session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
-        await session.commit()
     return user

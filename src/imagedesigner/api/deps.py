@@ -1,4 +1,5 @@
-"""Dependencies: the container from app state, and the signed-in user."""
+"""Dependencies: the container from app state, one database session per request, and the
+signed-in user (API key first, then the browser session)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from imagedesigner import errors
 from imagedesigner.accounts import service as accounts
 from imagedesigner.container import Container
+from imagedesigner.db import uow
 from imagedesigner.db.models import User
 
 
@@ -21,8 +23,13 @@ ContainerDep = Annotated[Container, Depends(get_container)]
 
 
 async def get_session(c: ContainerDep):
+    """The request's unit of work. Routes commit it once with ``uow.commit``; whatever was not
+    committed when the request ends is rolled back and its clean-up actions run."""
     async with c.sessions() as session:
-        yield session
+        try:
+            yield session
+        finally:
+            await uow.discard(session)
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
@@ -40,16 +47,18 @@ def bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
-async def current_user(request: Request, c: ContainerDep) -> User:
-    """API key (Bearer) first; then the hook for other authenticators (web sessions)."""
+async def current_user(request: Request, c: ContainerDep, session: SessionDep) -> User:
+    """API key (Bearer) first; then the hook for other authenticators (web sessions).
+
+    Authentication reads, and at most once a minute records a key's last use; it ends its
+    transaction before the route runs, so a slow action holds no connection or lock."""
     token = bearer_token(request)
     if token is not None:
-        async with c.sessions() as session:
-            user = await accounts.authenticate_key(session, c.clock, token)
+        user = await accounts.authenticate_key(session, c.clock.now(), token)
     else:
         user = None
         for authenticator in getattr(request.app.state, "authenticators", ()):
-            user = await authenticator(request, c)
+            user = await authenticator(request, c, session)
             if user is not None:
                 break
         if user is None:
@@ -57,17 +66,14 @@ async def current_user(request: Request, c: ContainerDep) -> User:
                 "You didn't provide an API key. Send 'Authorization: Bearer <your API key>'.",
                 code="missing_api_key",
             )
+    await session.commit()  # bookkeeping only (last use); releases the connection
     if user.role == "erased":  # erasure requested, data kept only under a legal hold
         raise errors.AuthenticationFailed("This account has been closed.", code="account_closed")
     request.state.user_id = user.id
-    await _rate_limit(request, c, user)
-    return user
-
-
-async def _rate_limit(request: Request, c: Container, user: User) -> None:
     limiter = getattr(request.app.state, "limiter", None)
     if limiter is not None:
         await limiter.hit_user(user.id)
+    return user
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import Request
+from fastapi import APIRouter, Request
 from starlette.datastructures import FormData, UploadFile
 
 from imagedesigner import errors
-from imagedesigner.api.deps import ContainerDep, CurrentUser
-from imagedesigner.api.images import _ignored, router, run
+from imagedesigner.api.deps import ContainerDep, CurrentUser, SessionDep
+from imagedesigner.api.images import ignored_warnings, run
 from imagedesigner.generation import service
 from imagedesigner.generation.normalize import GenerationInput
 from imagedesigner.imaging.hygiene import clean_upload
@@ -22,6 +22,7 @@ TEXT_FIELDS = {
     "output_compression", "partial_images", "stream",
 }  # fmt: skip
 FILE_FIELDS = {"image", "image[]", "mask"}
+router = APIRouter(prefix="/v1/images", tags=["images"])
 
 
 def _int(form: FormData, name: str, default: int | None) -> int | None:
@@ -58,7 +59,7 @@ async def _read(upload, max_bytes: int, param: str) -> bytes:
 
 
 @router.post("/edits")
-async def create_edit(request: Request, c: ContainerDep, user: CurrentUser):
+async def create_edit(request: Request, c: ContainerDep, session: SessionDep, user: CurrentUser):
     s = c.settings
     service.ensure_not_restricted(user)  # before any upload is even decoded
     content_type = request.headers.get("content-type", "")
@@ -121,5 +122,6 @@ async def create_edit(request: Request, c: ContainerDep, user: CurrentUser):
         mask=mask,
     )
     response_format = _choice(form, "response_format", ("url", "b64_json")) or "b64_json"
-    extra = _ignored({k: (fields[k] or None) for k in fields})
-    return await run(request, c, user, fields["model"] or None, inp, response_format, extra)
+    extra = ignored_warnings({k: (fields[k] or None) for k in fields})
+    model = fields["model"] or None
+    return await run(request, c, session, user, model, inp, response_format, extra)

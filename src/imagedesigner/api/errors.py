@@ -11,12 +11,14 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from imagedesigner import errors
 
 log = logging.getLogger("imagedesigner.errors")
+CLIENT_CLOSED = 499  # nginx's "client closed request": recorded, never sent to anyone
 DEFAULT_RETRY_AFTER = 5  # seconds, for a 429 whose cause (e.g. a provider) named no time
 
 _HTTP_TYPES = {
@@ -95,6 +97,12 @@ def install(app: FastAPI) -> None:
         return error_response(
             request, exc.status_code, message, type_, code, None, getattr(exc, "headers", None)
         )
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, exc: ClientDisconnect) -> Response:
+        # the client left mid-upload or mid-generation: nothing failed here, nothing to log
+        request.state.error_code = "client_disconnected"
+        return Response(status_code=CLIENT_CLOSED)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -1,4 +1,4 @@
-"""``/v1/images/generations``, ``/v1/images/edits`` and ``GET /v1/images/{id}``.
+"""``/v1/images/generations`` and ``GET /v1/images/{id}`` (edits: ``api/edits.py``).
 
 This layer only translates wire shapes; the work is in ``generation/service.py``.
 """
@@ -10,28 +10,28 @@ import base64
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import ClientDisconnect
 
 from imagedesigner import errors
-from imagedesigner.api.deps import ContainerDep, CurrentUser
+from imagedesigner.api.deps import ContainerDep, CurrentUser, SessionDep
 from imagedesigner.api.schemas import (
     IGNORED_OPENAI_PARAMS,
     GenerationBody,
     ImageDatum,
     ImagesResponse,
+    image_path,
 )
-from imagedesigner.db.models import Generation, StoredImage
-from imagedesigner.generation import service
-from imagedesigner.generation.history import live
+from imagedesigner.db import uow
+from imagedesigner.generation import history, service
 from imagedesigner.generation.normalize import GenerationInput
 from imagedesigner.providers.base import ParamWarning
 
 router = APIRouter(prefix="/v1/images", tags=["images"])
 PROVIDER_HEADER = "X-ImageDesigner-Provider"
-NOT_FOUND = "No image with this id exists, or it has expired."
 
 
-def _ignored(values: dict) -> list[ParamWarning]:
+def ignored_warnings(values: dict) -> list[ParamWarning]:
     return [
         ParamWarning(name, "ignored", f"'{name}' is an OpenAI parameter that no model here uses.")
         for name in IGNORED_OPENAI_PARAMS
@@ -41,7 +41,7 @@ def _ignored(values: dict) -> list[ParamWarning]:
 
 def _image_url(request: Request, c, image_id: str) -> str:
     base = c.settings.public_url or str(request.base_url)
-    return f"{base.rstrip('/')}/v1/images/{image_id}"
+    return f"{base.rstrip('/')}{image_path(image_id)}"
 
 
 def render(request: Request, c, outcome: service.Outcome, response_format: str, extra_warnings):
@@ -75,36 +75,59 @@ def render(request: Request, c, outcome: service.Outcome, response_format: str, 
 
 async def cancel_on_disconnect(request: Request, coro):
     """Run ``coro``, cancelling it if the client goes away (so a queued provider job is
-    cancelled and nothing of the request is kept)."""
+    cancelled and nothing of the request is kept). A departed client raises
+    ``ClientDisconnect``, which is recorded as such, not as a failure."""
     task = asyncio.ensure_future(coro)
+    gone = False
 
     async def watch() -> None:
+        nonlocal gone
         while True:
             message = await request.receive()
             if message["type"] == "http.disconnect":
+                gone = True
                 task.cancel()
                 return
 
     watcher = asyncio.ensure_future(watch())
     try:
         return await task
+    except asyncio.CancelledError:
+        if gone:
+            raise ClientDisconnect() from None
+        raise
     finally:
         watcher.cancel()
 
 
-async def run(request: Request, c, user, model_id, inp: GenerationInput, response_format, extra):
+async def run(
+    request: Request,
+    c,
+    session: AsyncSession,
+    user,
+    model_id,
+    inp: GenerationInput,
+    response_format,
+    extra,
+):
     resolved = c.registry.resolve(model_id)
     request.state.model = resolved.model.id
     store = response_format == "url" or c.settings.store_b64_outputs
-    outcome = await cancel_on_disconnect(
-        request, service.generate(c, user, resolved, inp, store_outputs=store)
-    )
+
+    async def generate_and_commit() -> service.Outcome:
+        outcome = await service.generate(
+            session, c.blobs, c.settings, c.clock, user, resolved, inp, store_outputs=store
+        )
+        await uow.commit(session)
+        return outcome
+
+    outcome = await cancel_on_disconnect(request, generate_and_commit())
     return render(request, c, outcome, response_format, extra)
 
 
 @router.post("/generations")
 async def create_generation(
-    body: GenerationBody, request: Request, c: ContainerDep, user: CurrentUser
+    body: GenerationBody, request: Request, c: ContainerDep, session: SessionDep, user: CurrentUser
 ):
     if body.stream:
         raise errors.InvalidRequest(
@@ -122,30 +145,18 @@ async def create_generation(
         quality=body.quality,
         background=body.background,
     )
-    extra = _ignored(body.model_dump())
-    return await run(request, c, user, body.model, inp, body.response_format or "b64_json", extra)
+    extra = ignored_warnings(body.model_dump())
+    fmt = body.response_format or "b64_json"
+    return await run(request, c, session, user, body.model, inp, fmt, extra)
 
 
 @router.get("/{image_id}")
-async def get_image(image_id: str, c: ContainerDep, user: CurrentUser) -> Response:
-    now = c.clock.now()
-    async with c.sessions() as session:
-        row = (
-            await session.execute(
-                select(StoredImage)
-                .join(Generation, Generation.id == StoredImage.generation_id)
-                .where(
-                    StoredImage.id == image_id,
-                    StoredImage.user_id == user.id,
-                    live(now),
-                )
-            )
-        ).scalar_one_or_none()
-    data = await c.blobs.get(row.blob_key) if row is not None else None
-    if row is None or data is None:
-        raise errors.NotFound(NOT_FOUND, param="id")
+async def get_image(
+    image_id: str, c: ContainerDep, session: SessionDep, user: CurrentUser
+) -> Response:
+    data, media_type = await history.get_image(session, c.blobs, c.clock.now(), user.id, image_id)
     return Response(
         data,
-        media_type=row.media_type,
+        media_type=media_type,
         headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
     )

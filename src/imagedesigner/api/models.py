@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from imagedesigner import errors
 from imagedesigner.api.deps import ContainerDep
 from imagedesigner.providers.base import ModelInfo
 
@@ -39,6 +40,4 @@ async def get_model(model_id: str, c: ContainerDep) -> dict:
     for model, available in c.registry.models():
         if model.id == model_id:
             return describe(model, available)
-    from imagedesigner import errors
-
     raise errors.NotFound(f"The model '{model_id}' does not exist.", param="model")

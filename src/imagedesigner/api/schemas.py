@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+from imagedesigner.kit.clock import as_utc
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def ts(value: datetime | None) -> int | None:
+    """A database time as the Unix seconds the API speaks."""
+    return int(as_utc(value).timestamp()) if value is not None else None
+
+
+def image_path(image_id: str) -> str:
+    return f"/v1/images/{image_id}"
+
 
 # OpenAI parameters we accept but that no model here acts on: reported as warnings, not dropped
 IGNORED_OPENAI_PARAMS = ("style", "moderation", "output_compression", "partial_images", "user")

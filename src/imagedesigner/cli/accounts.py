@@ -2,36 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from typing import Annotated
 
 import typer
 
 from imagedesigner.accounts import service
-from imagedesigner.config import Settings
-from imagedesigner.container import Container
+from imagedesigner.cli.runtime import run
 from imagedesigner.errors import DomainError
 
 users = typer.Typer(no_args_is_help=True, help="Manage users.")
 keys = typer.Typer(no_args_is_help=True, help="Manage API keys.")
-
-
-async def _with_container(fn):
-    c = await Container.build(Settings())
-    try:
-        async with c.sessions() as session, session.begin():
-            return await fn(c, session)
-    finally:
-        await c.aclose()
-
-
-def _run(fn):
-    try:
-        return asyncio.run(_with_container(fn))
-    except DomainError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(2) from None
 
 
 @users.command("create")
@@ -56,10 +37,15 @@ def create_user(
 
     async def go(c, session):
         return await service.create_user(
-            session, c.clock, email=email, password=password, age_confirmed=confirm_age, role=role
+            session,
+            c.clock.now(),
+            email=email,
+            password=password,
+            age_confirmed=confirm_age,
+            role=role,
         )
 
-    user = _run(go)
+    user = run(go)
     typer.echo(f"created user {user.id} <{user.email}> role={user.role}")
 
 
@@ -74,9 +60,9 @@ def create_key(
         user = await service.find_user_by_email(session, email)
         if user is None:
             raise DomainError(f"no user with email {email}")
-        return await service.create_key(session, c.clock, user, name)
+        return await service.create_key(session, c.clock.now(), user, name)
 
-    new = _run(go)
+    new = run(go)
     typer.echo(new.token)
     typer.echo(f"(key {new.key.id}, prefix {new.key.prefix}; shown once, keep it safe)", err=True)
 
@@ -91,7 +77,7 @@ def list_keys(email: Annotated[str, typer.Option(help="Owner's email")]) -> None
             raise DomainError(f"no user with email {email}")
         return await service.list_keys(session, user)
 
-    for key in _run(go):
+    for key in run(go):
         state = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
         used = f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never"
         typer.echo(f"{key.id}  {key.prefix}…  {key.name or '-':<20} last used {used:<16} {state}")
@@ -108,7 +94,7 @@ def revoke_key(
         user = await service.find_user_by_email(session, email)
         if user is None:
             raise DomainError(f"no user with email {email}")
-        return await service.revoke_key(session, c.clock, user, key_id)
+        return await service.revoke_key(session, c.clock.now(), user, key_id)
 
-    key = _run(go)
+    key = run(go)
     typer.echo(f"revoked {key.id} ({key.prefix}…)")

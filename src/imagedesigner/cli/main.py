@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from pathlib import Path
@@ -11,9 +10,10 @@ from typing import Annotated
 import typer
 
 from imagedesigner.cli import accounts as accounts_cli
+from imagedesigner.cli import runtime
 from imagedesigner.cli import staff as staff_cli
-from imagedesigner.config import Settings
-from imagedesigner.container import Container
+from imagedesigner.cli.runtime import run, run_async
+from imagedesigner.kit.clock import SystemClock
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="ImageDesigner service CLI.")
 app.add_typer(accounts_cli.users, name="users")
@@ -21,17 +21,18 @@ app.add_typer(accounts_cli.keys, name="keys")
 staff_cli.register(app, accounts_cli.users)  # rights, holds, audit, records
 
 
-def run(coro):
-    return asyncio.run(coro)
+@app.callback()
+def _load_settings() -> None:
+    """ImageDesigner service CLI."""
+    runtime.load()  # once per invocation; every command reads runtime.settings()
 
 
-async def _count_users(c: Container) -> int:
+async def _count_users(c, session) -> int:
     from sqlalchemy import func, select
 
     from imagedesigner.db.models import User
 
-    async with c.sessions() as session:
-        return (await session.execute(select(func.count()).select_from(User))).scalar_one()
+    return (await session.execute(select(func.count()).select_from(User))).scalar_one()
 
 
 @app.command()
@@ -44,24 +45,16 @@ def serve(
 
     from imagedesigner.app import create_app
 
-    settings = Settings()
+    settings = runtime.settings()
     host = host or settings.host
     port = port or settings.port
-
-    async def prepare() -> int:
-        c = await Container.build(settings)
-        try:
-            return await _count_users(c)
-        finally:
-            await c.aclose()
-
-    users = run(prepare())
+    users = run(_count_users)
     typer.echo(f"ImageDesigner on http://{host}:{port}  (data folder: {settings.data_dir})")
     if users == 0:
         typer.echo("No users yet. Create one and an API key:")
         typer.echo("  imagedesigner users create --email you@example.com --password-stdin")
         typer.echo("  imagedesigner keys create --email you@example.com")
-    from imagedesigner.privacy import logging as log_hygiene
+    from imagedesigner.infra import logging as log_hygiene
 
     # redacting formatter, no access log (request_logs replaces it), tracebacks without messages
     log_config = log_hygiene.configure("INFO")
@@ -82,42 +75,34 @@ def generate(
     model: Annotated[str, typer.Option(help="Model id")] = "local/sketch",
     size: Annotated[str, typer.Option(help="WIDTHxHEIGHT")] = "1024x1024",
     seed: Annotated[int | None, typer.Option(help="Seed (same seed, same picture)")] = None,
+    n: Annotated[int, typer.Option("-n", help="How many images")] = 1,
     output: Annotated[Path, typer.Option("-o", "--output", help="Output file")] = Path("out.png"),
 ) -> None:
-    """Generate one image in process (no server, no database; offline with local/sketch)."""
-    from imagedesigner.generation.normalize import GenerationInput, plan
-    from imagedesigner.kit.clock import SystemClock
+    """Generate in process through the same generation service as the API (no server, no
+    database; offline with local/sketch). With -n 3 and -o out.png: out-1.png ... out-3.png."""
+    from imagedesigner.generation.normalize import GenerationInput
+    from imagedesigner.generation.service import produce
     from imagedesigner.providers.registry import ProviderRegistry
 
-    settings = Settings()
+    settings = runtime.settings()
     fmt = {".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp"}.get(output.suffix.lower(), "png")
 
-    async def go() -> bytes:
+    async def go():
         registry = ProviderRegistry.from_settings(settings, SystemClock())
         try:
-            resolved = registry.resolve(model)
-            the_plan = plan(
-                GenerationInput(prompt=prompt, size=size, seed=seed, output_format=fmt),
-                resolved.model,
-                strict=settings.strict_parameters,
-                max_prompt=settings.max_prompt_chars,
-            )
-            for w in the_plan.warnings:
-                typer.echo(f"warning: {w.param}: {w.message}", err=True)
-            result = await resolved.provider.generate(resolved.model, the_plan.calls[0])
-            return result.images[0].data
+            inp = GenerationInput(prompt=prompt, n=n, size=size, seed=seed, output_format=fmt)
+            return await produce(settings, registry.resolve(model), inp)
         finally:
             await registry.aclose()
 
-    from imagedesigner.errors import DomainError
-
-    try:
-        data = run(go())
-    except DomainError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(2) from None
-    output.write_bytes(data)
-    typer.echo(f"wrote {output} ({len(data)} bytes)")
+    produced = run_async(go())
+    for w in produced.warnings:
+        typer.echo(f"warning: {w.param}: {w.message}", err=True)
+    images = produced.images
+    for i, image in enumerate(images, start=1):
+        path = output if len(images) == 1 else output.with_stem(f"{output.stem}-{i}")
+        path.write_bytes(image.data)
+        typer.echo(f"wrote {path} ({len(image.data)} bytes)")
 
 
 @app.command()
@@ -125,25 +110,29 @@ def sweep() -> None:
     """Delete expired content, orphaned blobs and old logs now."""
     from imagedesigner.retention.sweeper import sweep as do_sweep
 
-    async def go() -> dict:
-        c = await Container.build(Settings())
-        try:
-            return await do_sweep(c)
-        finally:
-            await c.aclose()
+    async def go(c, session) -> dict:
+        return await do_sweep(c)
 
-    typer.echo(json.dumps(run(go()), sort_keys=True))
+    typer.echo(json.dumps(run(go), sort_keys=True))
 
 
 @app.command()
 def models(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List models, their provider and whether they are available."""
-    from imagedesigner.api.models import describe
-    from imagedesigner.kit.clock import SystemClock
     from imagedesigner.providers.registry import ProviderRegistry
 
-    registry = ProviderRegistry.from_settings(Settings(), SystemClock())
-    entries = [describe(m, a) for m, a in registry.models()]
+    registry = ProviderRegistry.from_settings(runtime.settings(), SystemClock())
+    entries = [
+        {
+            "id": m.id,
+            "provider": m.provider,
+            "subprocessor": m.subprocessor,
+            "kind": m.kind,
+            "available": available,
+            "capabilities": m.capabilities.as_dict(),
+        }
+        for m, available in registry.models()
+    ]
     if as_json:
         typer.echo(json.dumps(entries, indent=2))
         return
@@ -156,11 +145,10 @@ def models(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 def migrate() -> None:
     """Apply database migrations (serve does this at start-up too)."""
 
-    async def go() -> None:
-        c = await Container.build(Settings())
-        await c.aclose()
+    async def go(c, session) -> None:
+        return None
 
-    run(go())
+    run(go)  # building the container applies the migrations
     typer.echo("database is up to date")
 
 

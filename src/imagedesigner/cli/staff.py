@@ -4,7 +4,6 @@ here is written to the audit log with the operator's OS account as the actor."""
 
 from __future__ import annotations
 
-import asyncio
 import getpass
 import json
 from pathlib import Path
@@ -14,8 +13,7 @@ import typer
 
 from imagedesigner.accounts.service import find_user_by_email
 from imagedesigner.audit import log as audit
-from imagedesigner.config import Settings
-from imagedesigner.container import Container
+from imagedesigner.cli.runtime import run, settings
 from imagedesigner.errors import DomainError
 from imagedesigner.kit.clock import as_utc
 
@@ -31,24 +29,8 @@ def actor() -> str:
         return audit.cli_ref("unknown")
 
 
-def _run(fn):
-    async def go():
-        c = await Container.build(Settings())
-        try:
-            return await fn(c)
-        finally:
-            await c.aclose()
-
-    try:
-        return asyncio.run(go())
-    except DomainError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(2) from None
-
-
-async def _user_id(c: Container, email: str) -> str:
-    async with c.sessions() as session:
-        user = await find_user_by_email(session, email)
+async def _user_id(session, email: str) -> str:
+    user = await find_user_by_email(session, email)
     if user is None:
         raise DomainError("no user with this email")
     return user.id
@@ -60,11 +42,10 @@ def rights_report(as_json: Annotated[bool, typer.Option("--json")] = False) -> N
     """Every recorded request with its one-month deadline and whether it was met."""
     from imagedesigner.privacy import rights
 
-    async def go(c):
-        async with c.sessions() as session:
-            return await rights.report(session, c.clock.now())
+    async def go(c, session):
+        return await rights.report(session, c.clock.now())
 
-    rows = _run(go)
+    rows = run(go)
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
@@ -84,49 +65,61 @@ def rights_export(
     output: Annotated[Path, typer.Option("-o", "--output", help="ZIP file to write")],
 ) -> None:
     """Access/portability for a user who asked support: writes their export ZIP."""
+    from imagedesigner.db import uow
     from imagedesigner.privacy import rights
     from imagedesigner.privacy.export import stream_export
+    from imagedesigner.privacy.sweep_steps import expire_user_rows
 
-    async def go(c):
-        uid = await _user_id(c, email)
+    async def go(c, session):
+        uid = await _user_id(session, email)
         received = c.clock.now()
+        await expire_user_rows(session, c.blobs, received, uid)  # nothing past its TTL
+        await uow.commit(session)
         total = 0
         with output.open("wb") as fh:
-            async for chunk in stream_export(c, uid):
+            async for chunk in stream_export(c.sessions, c.blobs, received, uid):
                 fh.write(chunk)
                 total += len(chunk)
         output.chmod(0o600)
-        async with c.sessions() as session, session.begin():
-            await rights.record(
-                session,
-                c.settings,
-                user_id=uid,
-                type="access",
-                channel="staff",
-                received_at=received,
-                completed_at=c.clock.now(),
-            )
-            await audit.record(
-                session,
-                c.clock.now(),
-                actor=actor(),
-                action="rights-export",
-                target=audit.subject_ref(c.settings, uid),
-            )
+        await rights.record(
+            session,
+            c.settings,
+            user_id=uid,
+            type="access",
+            channel="staff",
+            received_at=received,
+            completed_at=c.clock.now(),
+        )
+        await audit.record(
+            session,
+            c.clock.now(),
+            actor=actor(),
+            action="rights-export",
+            target=audit.subject_ref(c.settings, uid),
+        )
         return total
 
-    total = _run(go)
+    total = run(go)
     typer.echo(f"wrote {output} ({total} bytes)")
 
 
 def _erase(email: str, action: str) -> dict:
     from imagedesigner.privacy.erasure import erase_user
 
-    async def go(c):
-        uid = await _user_id(c, email)
-        return await erase_user(c, uid, channel="staff", actor=actor(), action=action)
+    async def go(c, session):
+        uid = await _user_id(session, email)
+        return await erase_user(
+            session,
+            c.blobs,
+            c.settings,
+            c.clock.now(),
+            uid,
+            channel="staff",
+            actor=actor(),
+            action=action,
+        )
 
-    return _run(go)
+    return run(go)
 
 
 @rights_app.command("erase")
@@ -149,23 +142,21 @@ def holds_add(
 ) -> None:
     from imagedesigner.privacy import holds
 
-    async def go(c):
-        uid = await _user_id(c, email)
-        async with c.sessions() as session, session.begin():
-            return (await holds.add(c, session, uid, reason, actor())).id
+    async def go(c, session):
+        uid = await _user_id(session, email)
+        return (await holds.add(session, c.settings, c.clock.now(), uid, reason, actor())).id
 
-    typer.echo(f"hold {_run(go)} added")
+    typer.echo(f"hold {run(go)} added")
 
 
 @holds_app.command("release")
 def holds_release(hold_id: str) -> None:
     from imagedesigner.privacy import holds
 
-    async def go(c):
-        async with c.sessions() as session, session.begin():
-            await holds.release(c, session, hold_id, actor())
+    async def go(c, session):
+        await holds.release(session, c.settings, c.clock.now(), hold_id, actor())
 
-    _run(go)
+    run(go)
     typer.echo(f"hold {hold_id} released; the user's data follows normal retention again")
 
 
@@ -175,11 +166,10 @@ def holds_list(
 ) -> None:
     from imagedesigner.privacy import holds
 
-    async def go(c):
-        async with c.sessions() as session:
-            return await holds.listing(session)
+    async def go(c, session):
+        return await holds.listing(session)
 
-    for h in _run(go):
+    for h in run(go):
         if active and h.released_at is not None:
             continue
         state = f"released {as_utc(h.released_at).isoformat()}" if h.released_at else "ACTIVE"
@@ -198,10 +188,9 @@ def audit_cmd(
 ) -> None:
     """Print the audit log (references and actions only; it holds no content)."""
 
-    async def go(c):
-        target = audit.subject_ref(c.settings, await _user_id(c, email)) if email else None
-        async with c.sessions() as session:
-            return await audit.entries(session, target=target)
+    async def go(c, session):
+        target = audit.subject_ref(c.settings, await _user_id(session, email)) if email else None
+        return await audit.entries(session, target=target)
 
     rows = [
         {
@@ -211,7 +200,7 @@ def audit_cmd(
             "action": e.action,
             "target": e.target_ref,
         }
-        for e in _run(go)
+        for e in run(go)
     ]
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
@@ -222,14 +211,12 @@ def audit_cmd(
 
 def records_cmd() -> None:
     """Records of processing (GDPR Art. 30) built from the data map, as JSON."""
+    from imagedesigner.kit.clock import SystemClock
     from imagedesigner.privacy.records import records_of_processing
     from imagedesigner.providers.registry import ProviderRegistry
 
-    settings = Settings()
-    from imagedesigner.kit.clock import SystemClock
-
-    registry = ProviderRegistry.from_settings(settings, SystemClock())
-    typer.echo(json.dumps(records_of_processing(settings, registry), indent=2, default=str))
+    registry = ProviderRegistry.from_settings(settings(), SystemClock())
+    typer.echo(json.dumps(records_of_processing(settings(), registry), indent=2, default=str))
 
 
 def register(app: typer.Typer, users: typer.Typer) -> None:

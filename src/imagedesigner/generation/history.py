@@ -1,37 +1,20 @@
 """A user's own generations while they exist: recent ones until their TTL, saved ones until
-deleted. Read-only; deletion goes through ``privacy/gallery.delete_items`` (rows and blobs)."""
+deleted. Read-only; deletion goes through ``generation/gallery.delete_items`` (rows and blobs)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from imagedesigner import errors
-from imagedesigner.container import Container
 from imagedesigner.db.models import Generation, StoredImage
-from imagedesigner.kit.clock import as_utc
+from imagedesigner.storage.base import BlobStore
 
 NOT_FOUND = "No generation with this id exists, or it has expired."
+IMAGE_NOT_FOUND = "No image with this id exists, or it has expired."
 MAX_LIMIT = 100
-
-
-def _ts(value) -> int | None:
-    return int(as_utc(value).timestamp()) if value is not None else None
-
-
-def describe(gen: Generation, image_ids: list[str]) -> dict:
-    return {
-        "id": gen.id,
-        "object": "generation",
-        "prompt": gen.prompt,
-        "model": gen.model,
-        "provider": gen.provider,
-        "params": gen.params,
-        "warnings": gen.warnings,
-        "created_at": _ts(gen.created_at),
-        "expires_at": _ts(gen.expires_at),
-        "saved_at": _ts(gen.saved_at),
-        "images": [f"/v1/images/{i}" for i in image_ids],
-    }
 
 
 def live(now):
@@ -39,7 +22,7 @@ def live(now):
     return or_(Generation.expires_at.is_(None), Generation.expires_at > now)
 
 
-async def image_ids(session, generation_ids: list[str]) -> dict[str, list[str]]:
+async def image_ids(session: AsyncSession, generation_ids: list[str]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {g: [] for g in generation_ids}
     if generation_ids:
         rows = await session.execute(
@@ -53,7 +36,8 @@ async def image_ids(session, generation_ids: list[str]) -> dict[str, list[str]]:
 
 
 async def list_generations(
-    c: Container,
+    session: AsyncSession,
+    now: datetime,
     user_id: str,
     *,
     saved_only: bool = False,
@@ -64,41 +48,55 @@ async def list_generations(
     Returns (generations, image ids per generation, whether more follow)."""
     if not 1 <= limit <= MAX_LIMIT:
         raise errors.InvalidRequest(f"limit must be between 1 and {MAX_LIMIT}.", param="limit")
-    now = c.clock.now()
     query = select(Generation).where(Generation.user_id == user_id, live(now))
     if saved_only:
         query = query.where(Generation.saved_at.is_not(None), Generation.expires_at.is_(None))
-    async with c.sessions() as session:
-        if before is not None:
-            anchor = await session.get(Generation, before)
-            if anchor is None or anchor.user_id != user_id:
-                raise errors.InvalidRequest("Unknown 'before' cursor.", param="before")
-            query = query.where(
-                or_(
-                    Generation.created_at < anchor.created_at,
-                    (Generation.created_at == anchor.created_at) & (Generation.id < anchor.id),
-                )
+    if before is not None:
+        anchor = await session.get(Generation, before)
+        if anchor is None or anchor.user_id != user_id:
+            raise errors.InvalidRequest("Unknown 'before' cursor.", param="before")
+        query = query.where(
+            or_(
+                Generation.created_at < anchor.created_at,
+                (Generation.created_at == anchor.created_at) & (Generation.id < anchor.id),
             )
-        query = query.order_by(Generation.created_at.desc(), Generation.id.desc())
-        gens = list((await session.execute(query.limit(limit + 1))).scalars())
-        more = len(gens) > limit
-        gens = gens[:limit]
-        images = await image_ids(session, [g.id for g in gens])
+        )
+    query = query.order_by(Generation.created_at.desc(), Generation.id.desc())
+    gens = list((await session.execute(query.limit(limit + 1))).scalars())
+    more = len(gens) > limit
+    gens = gens[:limit]
+    images = await image_ids(session, [g.id for g in gens])
     return gens, images, more
 
 
-async def get_generation(c: Container, user_id: str, generation_id: str) -> dict:
-    async with c.sessions() as session:
-        gen = (
-            await session.execute(
-                select(Generation).where(
-                    Generation.id == generation_id,
-                    Generation.user_id == user_id,
-                    live(c.clock.now()),
-                )
+async def get_generation(
+    session: AsyncSession, now: datetime, user_id: str, generation_id: str
+) -> tuple[Generation, list[str]]:
+    gen = (
+        await session.execute(
+            select(Generation).where(
+                Generation.id == generation_id, Generation.user_id == user_id, live(now)
             )
-        ).scalar_one_or_none()
-        if gen is None:
-            raise errors.NotFound(NOT_FOUND, param="generation_id")
-        images = await image_ids(session, [gen.id])
-    return describe(gen, images[gen.id])
+        )
+    ).scalar_one_or_none()
+    if gen is None:
+        raise errors.NotFound(NOT_FOUND, param="generation_id")
+    images = await image_ids(session, [gen.id])
+    return gen, images[gen.id]
+
+
+async def get_image(
+    session: AsyncSession, blobs: BlobStore, now: datetime, user_id: str, image_id: str
+) -> tuple[bytes, str]:
+    """The bytes and media type of one of the user's live images."""
+    row = (
+        await session.execute(
+            select(StoredImage)
+            .join(Generation, Generation.id == StoredImage.generation_id)
+            .where(StoredImage.id == image_id, StoredImage.user_id == user_id, live(now))
+        )
+    ).scalar_one_or_none()
+    data = await blobs.get(row.blob_key) if row is not None else None
+    if row is None or data is None:
+        raise errors.NotFound(IMAGE_NOT_FOUND, param="id")
+    return data, row.media_type

@@ -1,9 +1,10 @@
 """Generate or edit: plan against the model, call its provider (the only one: no fallback),
 store the outputs transiently, return them.
 
-Order of writes: blobs first, then rows in one transaction. A crash in between leaves orphan
-blobs, which the sweeper removes once older than the content TTL. A failure removes whatever
-blobs this request wrote, so nothing of a failed request is kept.
+Order of writes: blobs first, then rows in the caller's transaction (the caller commits). A
+crash in between leaves orphan blobs, which the sweeper removes once older than the content
+TTL. A failure (here, or when the commit fails) removes whatever blobs this request wrote, so
+nothing of a failed request is kept.
 """
 
 from __future__ import annotations
@@ -16,10 +17,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from imagedesigner import errors
-from imagedesigner.container import Container
+from imagedesigner.config import Settings
+from imagedesigner.db import uow
 from imagedesigner.db.models import Generation, StoredImage, User
 from imagedesigner.generation.normalize import GenerationInput, plan
+from imagedesigner.kit.clock import Clock
 from imagedesigner.kit.ids import new_id
 from imagedesigner.providers.base import (
     MEDIA_TYPES,
@@ -32,7 +37,7 @@ from imagedesigner.providers.base import (
     ProviderResult,
 )
 from imagedesigner.providers.registry import Resolved
-from imagedesigner.storage.base import new_key
+from imagedesigner.storage.base import BlobStore, new_key
 
 MAX_PARALLEL_CALLS = 4
 BACKOFF_BASE = 0.5
@@ -110,25 +115,32 @@ def _transcode(images: list[GeneratedImage], fmt: str) -> list[GeneratedImage]:
     ]
 
 
-async def generate(
-    c: Container,
-    user: User,
+@dataclass
+class Produced:
+    images: list[GeneratedImage]
+    warnings: list[ParamWarning]
+    usage: dict | None
+
+
+async def produce(
+    settings: Settings,
     resolved: Resolved,
     inp: GenerationInput,
     *,
-    store_outputs: bool,
+    safety_id: str | None = None,
     progress: ProgressCallback | None = None,
     sleep: Sleep | None = None,
-) -> Outcome:
-    ensure_not_restricted(user)
+) -> Produced:
+    """Plan the request against the model, make every planned call (a larger ``n`` than the
+    model takes per call is split, each with its own seed), and return the images in the
+    format asked for. Stores nothing: the API and the CLI both start here."""
     the_plan = plan(
         inp,
         resolved.model,
-        strict=c.settings.strict_parameters,
-        max_prompt=c.settings.max_prompt_chars,
+        strict=settings.strict_parameters,
+        max_prompt=settings.max_prompt_chars,
     )
-    sid = safety_identifier(c.settings.resolved_secret(), user.id)
-    calls = [replace(call, safety_identifier=sid) for call in the_plan.calls]
+    calls = [replace(call, safety_identifier=safety_id) for call in the_plan.calls]
     gate = asyncio.Semaphore(MAX_PARALLEL_CALLS)
 
     async def one(req: ImageRequest) -> ProviderResult:
@@ -136,7 +148,7 @@ async def generate(
             return await call_with_retries(
                 resolved,
                 req,
-                max_retries=c.settings.provider_max_retries,
+                max_retries=settings.provider_max_retries,
                 progress=progress,
                 sleep=sleep,
             )
@@ -173,8 +185,47 @@ async def generate(
                 )
             )
         images = await asyncio.to_thread(_transcode, images, inp.output_format)
-    usage = _merge_usage([r.usage for r in results])
-    return await _store(c, user, resolved.model, inp, images, warnings, usage, store_outputs)
+    return Produced(images, warnings, _merge_usage([r.usage for r in results]))
+
+
+async def generate(
+    session: AsyncSession,
+    blobs: BlobStore,
+    settings: Settings,
+    clock: Clock,
+    user: User,
+    resolved: Resolved,
+    inp: GenerationInput,
+    *,
+    store_outputs: bool,
+    progress: ProgressCallback | None = None,
+    sleep: Sleep | None = None,
+) -> Outcome:
+    """A user's generation or edit: produced, then stored transiently in the caller's
+    transaction (the caller commits)."""
+    ensure_not_restricted(user)
+    produced = await produce(
+        settings,
+        resolved,
+        inp,
+        safety_id=safety_identifier(settings.resolved_secret(), user.id),
+        progress=progress,
+        sleep=sleep,
+    )
+    now = clock.now()
+    return await _store(
+        session,
+        blobs,
+        now,
+        now + settings.content_ttl,
+        user,
+        resolved.model,
+        inp,
+        produced.images,
+        produced.warnings,
+        produced.usage,
+        store_outputs,
+    )
 
 
 def _merge_usage(usages: list[dict | None]) -> dict | None:
@@ -204,7 +255,10 @@ def _params(inp: GenerationInput) -> dict:
 
 
 async def _store(
-    c: Container,
+    session: AsyncSession,
+    blobs: BlobStore,
+    now: datetime,
+    expires: datetime,
     user: User,
     model: ModelInfo,
     inp: GenerationInput,
@@ -213,8 +267,6 @@ async def _store(
     usage: dict | None,
     store_outputs: bool,
 ) -> Outcome:
-    now = c.clock.now()
-    expires = now + c.settings.content_ttl
     gen = Generation(
         id=new_id("gen"),
         user_id=user.id,
@@ -229,13 +281,18 @@ async def _store(
     outputs: list[OutputImage] = []
     rows: list[StoredImage] = []
     written: list[str] = []
+
+    async def remove_written() -> None:
+        for key in written:
+            await asyncio.shield(blobs.delete(key))
+
     try:
         for img in images:
             if not store_outputs:
                 outputs.append(OutputImage(img, None))
                 continue
             key = new_key(now)
-            await c.blobs.put(key, img.data)
+            await blobs.put(key, img.data)
             written.append(key)
             row = StoredImage(
                 id=new_id("img"),
@@ -250,14 +307,14 @@ async def _store(
             )
             rows.append(row)
             outputs.append(OutputImage(img, row.id))
-        async with c.sessions() as session, session.begin():
-            session.add(gen)
-            await session.flush()
-            session.add_all(rows)
+        session.add(gen)
+        await session.flush()
+        session.add_all(rows)
+        await session.flush()
     except BaseException:
-        for key in written:
-            await asyncio.shield(c.blobs.delete(key))
+        await remove_written()
         raise
+    uow.on_failure(session, remove_written)  # the commit may still fail
     return Outcome(
         generation_id=gen.id,
         created=now,

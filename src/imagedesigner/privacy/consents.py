@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import secrets
 import time
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from imagedesigner import errors
-from imagedesigner.container import Container
 from imagedesigner.db.models_privacy import Consent
 from imagedesigner.kit.clock import as_utc
 
@@ -55,14 +55,21 @@ async def has(session: AsyncSession, user_id: str, purpose: str) -> bool:
     return bool(row and row.granted)
 
 
-async def append(c: Container, session: AsyncSession, user_id: str, purpose: str, granted: bool):
+async def append(
+    session: AsyncSession,
+    now: datetime,
+    policy_version: str,
+    user_id: str,
+    purpose: str,
+    granted: bool,
+) -> Consent:
     row = Consent(
         id=_ledger_id(),
         user_id=user_id,
         purpose=check_purpose(purpose),
         granted=granted,
-        at=c.clock.now(),
-        policy_version=c.settings.policy_version,
+        at=now,
+        policy_version=policy_version,
     )
     session.add(row)
     await session.flush()

@@ -6,6 +6,10 @@ counts; no email) and, for staff-run requests, audit entries with the same refer
 A user under a legal hold keeps their data until the hold is released: their credentials die
 at once, the account is disabled (role ``erased``, processing restricted) and a
 ``pending_erasures`` marker lets the next sweep after release finish the job.
+
+The hold check and the erasure are one transaction that starts by taking the account's lock
+(``uow.lock_user``); placing a hold takes the same lock, so a hold placed at the same moment is
+either seen or finds no account left to hold. The caller commits.
 """
 
 from __future__ import annotations
@@ -13,50 +17,50 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from imagedesigner import errors
 from imagedesigner.audit import log as audit
-from imagedesigner.container import Container
-from imagedesigner.db.engine import scrub_sqlite
+from imagedesigner.config import Settings
+from imagedesigner.db import uow
 from imagedesigner.db.models import User
 from imagedesigner.db.models_privacy import PendingErasure
 from imagedesigner.privacy import holds, rights
 from imagedesigner.privacy.datamap import deletion_order, user_tables
-from imagedesigner.privacy.purge import _chunks
+from imagedesigner.storage.base import BlobStore
 
 ERASED_ROLE = "erased"
 
 
-async def _user_blob_keys(c: Container, user_id: str) -> list[str]:
+async def _user_blob_keys(session: AsyncSession, user_id: str) -> list[str]:
     keys: list[str] = []
-    async with c.sessions() as session:
-        for entry in user_tables():
-            if entry.blob:
-                col = entry.table.c[entry.blob]
-                link = entry.table.c[entry.user_link]
-                rows = await session.execute(select(col).where(link == user_id))
-                keys.extend(k for k in rows.scalars() if k)
+    for entry in user_tables():
+        if entry.blob:
+            col = entry.table.c[entry.blob]
+            link = entry.table.c[entry.user_link]
+            rows = await session.execute(select(col).where(link == user_id))
+            keys.extend(k for k in rows.scalars() if k)
     return keys
 
 
-async def erase_everything(c: Container, user_id: str) -> dict[str, int]:
+async def erase_everything(session: AsyncSession, blobs: BlobStore, user_id: str) -> dict[str, int]:
     """Blobs first, then every user-linked row, deepest table first. Idempotent."""
-    keys = await _user_blob_keys(c, user_id)
-    for chunk in _chunks(keys):
-        for key in chunk:
-            await c.blobs.delete(key)
+    keys = await _user_blob_keys(session, user_id)
+    for key in keys:
+        await blobs.delete(key)
     counts: dict[str, int] = {}
-    async with c.sessions() as session, session.begin():
-        for entry in deletion_order():
-            link = entry.table.c[entry.user_link]
-            result = await session.execute(delete(entry.table).where(link == user_id))
-            if result.rowcount:
-                counts[entry.name] = result.rowcount
+    for entry in deletion_order():
+        link = entry.table.c[entry.user_link]
+        result = await session.execute(delete(entry.table).where(link == user_id))
+        if result.rowcount:
+            counts[entry.name] = result.rowcount
     if keys:
         counts["blobs"] = len(keys)
+    uow.scrub_after_commit(session)
     return counts
 
 
-async def _disable(session, user_id: str, now: datetime) -> None:
+async def _disable(session: AsyncSession, user_id: str, now: datetime) -> None:
     for entry in user_tables():
         if entry.credential:
             link = entry.table.c[entry.user_link]
@@ -67,7 +71,10 @@ async def _disable(session, user_id: str, now: datetime) -> None:
 
 
 async def erase_user(
-    c: Container,
+    session: AsyncSession,
+    blobs: BlobStore,
+    settings: Settings,
+    now: datetime,
     user_id: str,
     *,
     channel: str = "self-service",
@@ -75,67 +82,69 @@ async def erase_user(
     action: str = "rights-erasure",
 ) -> dict:
     """Returns ``{"status": "erased", "counts": {...}}`` or ``{"status": "pending_legal_hold"}``."""
-    received = c.clock.now()
-    target = audit.subject_ref(c.settings, user_id)
-    async with c.sessions() as session, session.begin():
-        if await holds.is_held(session, user_id):
-            existing = await session.get(PendingErasure, user_id)
-            if existing is None:
-                rr = await rights.record(
-                    session,
-                    c.settings,
-                    user_id=user_id,
-                    type="erasure",
-                    channel=channel,
-                    received_at=received,
-                    completed_at=None,
-                    details={"held": True},
-                )
-                session.add(
-                    PendingErasure(user_id=user_id, request_id=rr.id, requested_at=received)
-                )
-            await _disable(session, user_id, received)
-            if actor:
-                await audit.record(
-                    session, received, actor=actor, action="rights-erasure-pending", target=target
-                )
-            return {"status": "pending_legal_hold"}
-    counts = await erase_everything(c, user_id)
-    async with c.sessions() as session, session.begin():
-        await rights.record(
-            session,
-            c.settings,
-            user_id=user_id,
-            type="erasure",
-            channel=channel,
-            received_at=received,
-            completed_at=c.clock.now(),
-            details={"counts": counts},
-        )
+    target = audit.subject_ref(settings, user_id)
+    if not await uow.lock_user(session, user_id):
+        raise errors.NotFound("No user with this id.", param="user_id")
+    if await holds.is_held(session, user_id):
+        existing = await session.get(PendingErasure, user_id)
+        if existing is None:
+            rr = await rights.record(
+                session,
+                settings,
+                user_id=user_id,
+                type="erasure",
+                channel=channel,
+                received_at=now,
+                completed_at=None,
+                details={"held": True},
+            )
+            session.add(PendingErasure(user_id=user_id, request_id=rr.id, requested_at=now))
+        await _disable(session, user_id, now)
         if actor:
-            await audit.record(session, c.clock.now(), actor=actor, action=action, target=target)
-    await scrub_sqlite(c.engine)
+            await audit.record(
+                session, now, actor=actor, action="rights-erasure-pending", target=target
+            )
+        return {"status": "pending_legal_hold"}
+    counts = await erase_everything(session, blobs, user_id)
+    await rights.record(
+        session,
+        settings,
+        user_id=user_id,
+        type="erasure",
+        channel=channel,
+        received_at=now,
+        completed_at=now,
+        details={"counts": counts},
+    )
+    if actor:
+        await audit.record(session, now, actor=actor, action=action, target=target)
     return {"status": "erased", "counts": counts}
 
 
-async def finish_released(c: Container, now: datetime) -> dict[str, int]:
-    """Sweep step: complete erasures that waited for a legal hold that is now released."""
-    async with c.sessions() as session:
+async def finish_released(sessions, blobs: BlobStore, settings: Settings, now: datetime) -> dict:
+    """Sweep step: complete erasures that waited for a legal hold that is now released. Each
+    account is its own transaction."""
+    async with sessions() as session:
         pending = list((await session.execute(select(PendingErasure))).scalars())
         held = await holds.held_ids(session)
     done = 0
     for marker in pending:
         if marker.user_id in held:
             continue
-        counts = await erase_everything(c, marker.user_id)
-        async with c.sessions() as session, session.begin():
-            await rights.complete(session, marker.request_id, c.clock.now(), counts=counts)
+        async with sessions() as session:
+            await uow.lock_user(session, marker.user_id)
+            if await holds.is_held(session, marker.user_id):  # held again meanwhile
+                await session.rollback()
+                continue
+            counts = await erase_everything(session, blobs, marker.user_id)
+            await rights.complete(session, marker.request_id, now, counts=counts)
             await audit.record(
                 session,
                 now,
                 actor="system:sweeper",
                 action="rights-erasure-completed",
-                target=audit.subject_ref(c.settings, marker.user_id),
+                target=audit.subject_ref(settings, marker.user_id),
             )
+            await uow.commit(session)
         done += 1
     return {"erasures_completed": done}

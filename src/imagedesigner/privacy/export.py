@@ -17,11 +17,11 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from imagedesigner.container import Container
 from imagedesigner.kit.clock import as_utc
 from imagedesigner.privacy.datamap import TableEntry, data_map, user_tables
-from imagedesigner.privacy.sweep_steps import sweep_expired_rows
+from imagedesigner.storage.base import BlobStore
 
 FORMAT_VERSION = 1
 FLUSH_AT = 256 * 1024
@@ -95,10 +95,15 @@ def _info(name: str, now: datetime, compress: int) -> zipfile.ZipInfo:
 
 
 async def stream_export(
-    c: Container, user_id: str, *, on_complete: Callable[[dict], Awaitable[None]] | None = None
+    sessions: async_sessionmaker,
+    blobs: BlobStore,
+    now: datetime,
+    user_id: str,
+    *,
+    on_complete: Callable[[dict], Awaitable[None]] | None = None,
 ) -> AsyncIterator[bytes]:
-    now = c.clock.now()
-    await sweep_expired_rows(c, now, user_id=user_id)  # nothing past its TTL in the export
+    """The ZIP, chunk by chunk. Read-only: the caller has purged the user's expired rows first
+    (``sweep_steps.expire_user_rows``), so nothing past its TTL is in it."""
     sink = _Sink()
     zf = zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True)
     counts: dict[str, int] = {}
@@ -113,7 +118,7 @@ async def stream_export(
         n = 0
         with zf.open(_info(name, now, zipfile.ZIP_DEFLATED), "w") as out:
             out.write(b"" if single else b"[")
-            async with c.sessions() as session:
+            async with sessions() as session:
                 result = await session.stream(query.execution_options(yield_per=ROWS_PER_FETCH))
                 async for row in result.mappings():
                     if n and not single:
@@ -133,7 +138,7 @@ async def stream_export(
     for entry in exportable():
         if not entry.blob:
             continue
-        async for name in _blobs(c, zf, entry, user_id, now):
+        async for name in _blobs(sessions, blobs, zf, entry, user_id, now):
             files.append(name)
             counts[f"{entry.name}.files"] = counts.get(f"{entry.name}.files", 0) + 1
             if sink.pending >= FLUSH_AT:
@@ -146,17 +151,24 @@ async def stream_export(
         await on_complete(counts)
 
 
-async def _blobs(c: Container, zf: zipfile.ZipFile, entry: TableEntry, user_id: str, now):
+async def _blobs(
+    sessions: async_sessionmaker,
+    blobs: BlobStore,
+    zf: zipfile.ZipFile,
+    entry: TableEntry,
+    user_id: str,
+    now: datetime,
+):
     t = entry.table
     media = t.c["media_type"] if entry.has("media_type") else None
     pk = list(t.primary_key.columns)[0]
     cols = [pk, t.c[entry.blob]] + ([media] if media is not None else [])
     query = select(*cols).where(t.c[entry.user_link] == user_id).order_by(pk)
-    async with c.sessions() as session:
+    async with sessions() as session:
         rows = list((await session.execute(query)).all())
     folder = file_name(entry)
     for row in rows:
-        data = await c.blobs.get(row[1])
+        data = await blobs.get(row[1])
         if data is None:
             continue
         ext = EXTENSIONS.get(row[2], "bin") if media is not None else "bin"

@@ -3,24 +3,22 @@ and erasure; after release it goes at the next sweep. Every change is audit-logg
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from imagedesigner import errors
 from imagedesigner.audit import log as audit
-from imagedesigner.container import Container
+from imagedesigner.config import Settings
 from imagedesigner.db.models_privacy import LegalHold
+from imagedesigner.db.uow import lock_user
 from imagedesigner.kit.ids import new_id
 
 
 async def held_ids(session: AsyncSession) -> set[str]:
     query = select(LegalHold.user_id).where(LegalHold.released_at.is_(None))
     return set((await session.execute(query)).scalars())
-
-
-async def held_user_ids(c: Container) -> set[str]:
-    async with c.sessions() as session:
-        return await held_ids(session)
 
 
 async def is_held(session: AsyncSession, user_id: str) -> bool:
@@ -30,11 +28,21 @@ async def is_held(session: AsyncSession, user_id: str) -> bool:
     return (await session.execute(query.limit(1))).first() is not None
 
 
-async def add(c: Container, session: AsyncSession, user_id: str, reason: str, actor: str):
+async def add(
+    session: AsyncSession,
+    settings: Settings,
+    now: datetime,
+    user_id: str,
+    reason: str,
+    actor: str,
+) -> LegalHold:
+    """Place a hold. Takes the account's lock first, so an erasure running at the same moment
+    either finishes before (and there is no account left to hold) or sees this hold."""
     reason = (reason or "").strip()
     if not reason:
         raise errors.InvalidRequest("A legal hold needs a reason.", param="reason")
-    now = c.clock.now()
+    if not await lock_user(session, user_id):
+        raise errors.NotFound("No user with this id.", param="user_id")
     hold = LegalHold(
         id=new_id("hold"),
         user_id=user_id,
@@ -44,20 +52,21 @@ async def add(c: Container, session: AsyncSession, user_id: str, reason: str, ac
     )
     session.add(hold)
     await session.flush()
-    target = audit.subject_ref(c.settings, user_id)
+    target = audit.subject_ref(settings, user_id)
     await audit.record(session, now, actor=actor, action="hold-added", target=target)
     return hold
 
 
-async def release(c: Container, session: AsyncSession, hold_id: str, actor: str) -> LegalHold:
+async def release(
+    session: AsyncSession, settings: Settings, now: datetime, hold_id: str, actor: str
+) -> LegalHold:
     hold = await session.get(LegalHold, hold_id)
     if hold is None:
         raise errors.NotFound(f"No legal hold {hold_id}.")
     if hold.released_at is not None:
         raise errors.Conflict(f"Legal hold {hold_id} is already released.")
-    now = c.clock.now()
     hold.released_at = now
-    target = audit.subject_ref(c.settings, hold.user_id)
+    target = audit.subject_ref(settings, hold.user_id)
     await audit.record(session, now, actor=actor, action="hold-released", target=target)
     return hold
 

@@ -7,45 +7,41 @@ and the version is recorded so the notice does not come back.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
 
-from imagedesigner.container import Container
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from imagedesigner.db.models_logs import PolicyAcknowledgement
 
 
-async def seen_version(c: Container, user_id: str) -> str | None:
-    async with c.sessions() as session:
-        return (
-            await session.execute(
-                select(PolicyAcknowledgement.policy_version).where(
-                    PolicyAcknowledgement.user_id == user_id
-                )
+async def seen_version(session: AsyncSession, user_id: str) -> str | None:
+    return (
+        await session.execute(
+            select(PolicyAcknowledgement.policy_version).where(
+                PolicyAcknowledgement.user_id == user_id
             )
-        ).scalar_one_or_none()
+        )
+    ).scalar_one_or_none()
 
 
-async def record_seen(c: Container, user_id: str) -> None:
-    version = c.settings.policy_version
-    async with c.sessions() as session, session.begin():
-        row = await session.get(PolicyAcknowledgement, user_id)
-        if row is None:
-            session.add(
-                PolicyAcknowledgement(
-                    user_id=user_id, policy_version=version, seen_at=c.clock.now()
-                )
-            )
-        else:
-            row.policy_version = version
-            row.seen_at = c.clock.now()
+async def record_seen(session: AsyncSession, user_id: str, version: str, now: datetime) -> None:
+    row = await session.get(PolicyAcknowledgement, user_id)
+    if row is None:
+        session.add(PolicyAcknowledgement(user_id=user_id, policy_version=version, seen_at=now))
+    else:
+        row.policy_version = version
+        row.seen_at = now
+    await session.flush()
 
 
-async def notice_due(c: Container, user_id: str) -> bool:
-    return await seen_version(c, user_id) != c.settings.policy_version
+async def notice_due(session: AsyncSession, user_id: str, version: str) -> bool:
+    return await seen_version(session, user_id) != version
 
 
-async def take_notice(c: Container, user_id: str) -> bool:
+async def take_notice(session: AsyncSession, user_id: str, version: str, now: datetime) -> bool:
     """True once per policy version: the caller shows the notice, and it is marked seen."""
-    if not await notice_due(c, user_id):
+    if not await notice_due(session, user_id, version):
         return False
-    await record_seen(c, user_id)
+    await record_seen(session, user_id, version, now)
     return True

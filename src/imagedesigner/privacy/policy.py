@@ -1,4 +1,4 @@
-"""``/privacy``: the published policy rendered with the live settings.
+"""The published policy rendered with the live settings (pages: ``web/policy.py``).
 
 The text is ``privacy/policy.txt`` (a Jinja template of the published policy). Its bracketed
 numbers are the settings (``content_ttl``, ``log_retention``, ``ticket_retention`` ...); the
@@ -6,7 +6,8 @@ provider list and the subprocessor table come from the model catalogue (only pro
 server has enabled receive content); Cloudflare is listed when it is in front
 (``IMAGEDESIGNER_CLOUDFLARE``, default: when ``IMAGEDESIGNER_TRUSTED_PROXIES`` is set).
 
-Also ``GET /privacy.txt``, ``GET /v1/privacy/policy`` (JSON) and ``/.well-known/gpc.json``.
+Served as ``GET /privacy`` and ``/privacy.txt`` (``web/policy.py``) and as JSON at
+``GET /v1/privacy/policy`` (``api/policy.py``).
 """
 
 from __future__ import annotations
@@ -14,18 +15,23 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from pathlib import Path
+from typing import Protocol
 
 import jinja2
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from markupsafe import Markup, escape
 
 from imagedesigner.config import Settings
-from imagedesigner.container import Container
-from imagedesigner.kit.durations import format_duration, humanize
-from imagedesigner.web.templating import render
+from imagedesigner.kit.durations import humanize
+from imagedesigner.providers.registry import ProviderRegistry
 
-router = APIRouter(tags=["privacy"])
+
+class Container(Protocol):
+    """What the policy is rendered from: the live settings and the model catalogue."""
+
+    settings: Settings
+    registry: ProviderRegistry
+
+
 TEXT = Path(__file__).with_name("policy.txt")
 _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(str(TEXT.parent)),
@@ -196,57 +202,3 @@ def blocks(text: str) -> list[dict]:
         else:
             out.append({"kind": "p", "text": _inline(line)})
     return out
-
-
-@router.get("/privacy", include_in_schema=False)
-async def privacy_page(request: Request) -> Response:
-    c = request.app.state.container
-    return await render(request, "privacy.html", {"blocks": blocks(render_text(c))})
-
-
-@router.get("/privacy.txt", include_in_schema=False)
-async def privacy_text(request: Request) -> Response:
-    c = request.app.state.container
-    return PlainTextResponse(render_text(c), headers={"Cache-Control": "no-cache"})
-
-
-@router.get("/v1/privacy/policy")
-async def privacy_json(request: Request) -> JSONResponse:
-    c = request.app.state.container
-    s = c.settings
-    v = values(c)
-    return JSONResponse(
-        {
-            "version": s.policy_version,
-            "effective_date": s.policy_effective_date,
-            "contact_email": s.contact_email,
-            "settings": {
-                "content_ttl": format_duration(s.content_ttl),
-                "log_retention": format_duration(s.log_retention),
-                "ip_retention": format_duration(s.ip_retention),
-                "ipv4_truncate_prefix": s.ipv4_truncate_prefix,
-                "ipv6_truncate_prefix": s.ipv6_truncate_prefix,
-                "ticket_retention": format_duration(s.ticket_retention),
-                "session_ttl": format_duration(s.session_ttl),
-                "minimum_age": s.minimum_age,
-            },
-            "retention": {
-                k: v[k]
-                for k in ("content_ttl", "log_retention", "ip_retention", "ticket_retention")
-            },
-            "enabled_providers": [p["key"] for p in v["enabled_providers"]],
-            "subprocessors": v["subprocessors"],
-            "cookies": ["imagedesigner_session", "imagedesigner_csrf"],
-            "gpc": {"honoured": True, "sells_or_shares_personal_information": False},
-            "gpc_received": bool(request.scope.get("state", {}).get("gpc")),
-        },
-        headers={"Cache-Control": "no-cache"},
-    )
-
-
-@router.get("/.well-known/gpc.json", include_in_schema=False)
-async def gpc_json(request: Request) -> JSONResponse:
-    """The GPC support resource (https://privacycg.github.io/gpc-spec/)."""
-    return JSONResponse(
-        {"gpc": True, "lastUpdate": request.app.state.container.settings.policy_version}
-    )

@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from imagedesigner.container import Container
 from imagedesigner.privacy.datamap import TableEntry, children, data_map
+from imagedesigner.storage.base import BlobStore
 
 CHUNK = 500
 
@@ -23,7 +23,7 @@ def _pk(entry: TableEntry):
     return cols[0]
 
 
-def _chunks(values: Iterable) -> Iterable[list]:
+def chunks(values: Iterable) -> Iterable[list]:
     values = list(values)
     for i in range(0, len(values), CHUNK):
         yield values[i : i + CHUNK]
@@ -40,7 +40,7 @@ async def _collect(session: AsyncSession, table: str, ids: set, acc: dict[str, s
             if fk.column.table.name != table:
                 continue
             found: set = set()
-            for chunk in _chunks(new):
+            for chunk in chunks(new):
                 rows = await session.execute(select(pk).where(fk.parent.in_(chunk)))
                 found.update(rows.scalars())
             await _collect(session, child.name, found, acc)
@@ -53,32 +53,33 @@ async def blob_keys(session: AsyncSession, acc: dict[str, set]) -> list[str]:
         if not entry.blob or not ids:
             continue
         col = entry.table.c[entry.blob]
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             rows = await session.execute(select(col).where(_pk(entry).in_(chunk)))
             keys.extend(k for k in rows.scalars() if k)
     return keys
 
 
-async def purge(c: Container, table: str, ids: Iterable) -> dict[str, int]:
-    """Delete rows ``ids`` of ``table``, their descendants and their blobs. Returns counts."""
+async def purge(
+    session: AsyncSession, blobs: BlobStore, table: str, ids: Iterable
+) -> dict[str, int]:
+    """Delete rows ``ids`` of ``table``, their descendants and their blobs, in the caller's
+    transaction (the caller commits). Returns counts."""
     ids = set(ids)
     if not ids:
         return {}
     acc: dict[str, set] = {}
-    async with c.sessions() as session:
-        await _collect(session, table, ids, acc)
-        keys = await blob_keys(session, acc)
+    await _collect(session, table, ids, acc)
+    keys = await blob_keys(session, acc)
     for key in keys:
-        await c.blobs.delete(key)
+        await blobs.delete(key)
     counts: dict[str, int] = {}
-    async with c.sessions() as session, session.begin():
-        for entry in reversed(list(data_map().values())):
-            rows = acc.get(entry.name)
-            if not rows:
-                continue
-            for chunk in _chunks(rows):
-                await session.execute(delete(entry.table).where(_pk(entry).in_(chunk)))
-            counts[entry.name] = len(rows)
+    for entry in reversed(list(data_map().values())):
+        rows = acc.get(entry.name)
+        if not rows:
+            continue
+        for chunk in chunks(rows):
+            await session.execute(delete(entry.table).where(_pk(entry).in_(chunk)))
+        counts[entry.name] = len(rows)
     if keys:
         counts["blobs"] = len(keys)
     return counts

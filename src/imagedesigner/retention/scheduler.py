@@ -9,14 +9,13 @@ import logging
 
 from sqlalchemy import text
 
-from imagedesigner.container import Container
-from imagedesigner.retention.sweeper import sweep
+from imagedesigner.retention.sweeper import SweepParts, sweep
 
 log = logging.getLogger("imagedesigner.sweep")
 LOCK_ID = 727275
 
 
-async def sweep_once_locked(c: Container) -> dict[str, int] | None:
+async def sweep_once_locked(c: SweepParts) -> dict[str, int] | None:
     if c.engine.dialect.name != "postgresql":
         return await sweep(c)
     async with c.engine.connect() as conn:
@@ -29,7 +28,7 @@ async def sweep_once_locked(c: Container) -> dict[str, int] | None:
             await conn.execute(text(f"SELECT pg_advisory_unlock({LOCK_ID})"))
 
 
-async def run_forever(c: Container) -> None:
+async def run_forever(c: SweepParts) -> None:
     interval = c.settings.sweep_interval.total_seconds()
     while True:
         try:
@@ -42,7 +41,7 @@ async def run_forever(c: Container) -> None:
 
 
 @contextlib.asynccontextmanager
-async def running(c: Container):
+async def running(c: SweepParts):
     task = asyncio.create_task(run_forever(c), name="imagedesigner-sweeper")
     try:
         yield task

@@ -1,9 +1,9 @@
 """The retention sweep: one idempotent entry point used by ``serve`` (every sweep interval),
 ``imagedesigner sweep`` and the tests.
 
-Steps are plain async functions ``step(c, now) -> dict[str, int]`` run in order; other domains
-(request logs, tickets, sessions) add theirs to ``STEPS``. Content goes blobs first, then rows,
-and at the end SQLite's WAL is checkpointed and truncated so deleted text survives in no file.
+Steps are plain async functions ``step(sessions, blobs, settings, now) -> dict[str, int]`` run
+in order; each opens its own short transactions. Content goes blobs first, then rows, and at the
+end SQLite's WAL is checkpointed and truncated so deleted text survives in no file.
 """
 
 from __future__ import annotations
@@ -11,34 +11,49 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from imagedesigner.container import Container
+from imagedesigner.config import Settings
 from imagedesigner.db.engine import scrub_sqlite
 from imagedesigner.db.models import StoredImage
+from imagedesigner.infra.requestlog import sweep_old_logs, sweep_truncate_ips
+from imagedesigner.kit.clock import Clock
 from imagedesigner.privacy import sweep_steps
-from imagedesigner.privacy.requestlog import sweep_old_logs, sweep_truncate_ips
-from imagedesigner.storage.base import key_created_at
+from imagedesigner.storage.base import BlobStore, key_created_at
 
 log = logging.getLogger("imagedesigner.sweep")
 BATCH = 500
 
-Step = Callable[[Container, datetime], Awaitable[dict[str, int]]]
+Step = Callable[[async_sessionmaker, BlobStore, Settings, datetime], Awaitable[dict[str, int]]]
 
 
-async def sweep_orphan_blobs(c: Container, now: datetime) -> dict[str, int]:
+class SweepParts(Protocol):
+    """What a sweep uses (the container has these)."""
+
+    settings: Settings
+    clock: Clock
+    engine: AsyncEngine
+    sessions: async_sessionmaker
+    blobs: BlobStore
+
+
+async def sweep_orphan_blobs(
+    sessions: async_sessionmaker, blobs: BlobStore, settings: Settings, now: datetime
+) -> dict[str, int]:
     """Blobs with no row (a crash between blob write and row write) once older than the TTL."""
-    cutoff = now - c.settings.content_ttl
+    cutoff = now - settings.content_ttl
     candidates = []
-    async for key in c.blobs.keys():
+    async for key in blobs.keys():
         created = key_created_at(key)
         if created is not None and created <= cutoff:
             candidates.append(key)
     removed = 0
     for i in range(0, len(candidates), BATCH):
         chunk = candidates[i : i + BATCH]
-        async with c.sessions() as session:
+        async with sessions() as session:
             known = set(
                 (
                     await session.execute(
@@ -48,9 +63,9 @@ async def sweep_orphan_blobs(c: Container, now: datetime) -> dict[str, int]:
             )
         for key in chunk:
             if key not in known:
-                await c.blobs.delete(key)
+                await blobs.delete(key)
                 removed += 1
-    partial = getattr(c.blobs, "clean_partial_writes", None)
+    partial = getattr(blobs, "clean_partial_writes", None)
     if partial is not None:
         removed += await partial(cutoff)
     return {"orphan_blobs": removed}
@@ -65,11 +80,11 @@ STEPS: list[Step] = [
 ]
 
 
-async def sweep(c: Container) -> dict[str, int]:
+async def sweep(c: SweepParts) -> dict[str, int]:
     now = c.clock.now()
     report: dict[str, int] = {}
     for step in STEPS:
-        report.update(await step(c, now))
+        report.update(await step(c.sessions, c.blobs, c.settings, now))
     await scrub_sqlite(c.engine)
     log.info("sweep done: %s", ", ".join(f"{k}={v}" for k, v in sorted(report.items())))
     return report

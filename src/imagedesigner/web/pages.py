@@ -1,5 +1,6 @@
-"""Server-rendered pages: home, sign-up, login, logout. Every form POST checks the CSRF token;
-errors re-render the form (never echoing the password, nor anything after an age refusal)."""
+"""Server-rendered pages: home, account, sign-up, login, logout. Every form POST checks the
+CSRF token; errors re-render the form (never echoing the password, nor anything after an age
+refusal)."""
 
 from __future__ import annotations
 
@@ -7,17 +8,19 @@ from datetime import date
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from imagedesigner import errors
-from imagedesigner.accounts import sessions
-from imagedesigner.accounts import web as auth
+from imagedesigner.api import auth, websession
+from imagedesigner.api.deps import ContainerDep, SessionDep
+from imagedesigner.container import Container
+from imagedesigner.db import uow
 from imagedesigner.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
 
-def _models(request: Request) -> list[dict]:
-    c = request.app.state.container
+def _models(c: Container) -> list[dict]:
     return [
         {"id": m.id, "provider": m.provider, "kind": m.kind}
         for m, available in c.registry.models()
@@ -31,11 +34,17 @@ async def _form(request: Request) -> dict[str, str]:
 
 
 async def _failed(
-    request: Request, template: str, exc: errors.DomainError, context: dict
+    request: Request,
+    session: AsyncSession,
+    template: str,
+    exc: errors.DomainError,
+    context: dict,
 ) -> Response:
     request.state.error_code = exc.code
+    await uow.discard(session)  # nothing of the failed action is kept
     return await render(
         request,
+        session,
         template,
         {"error": exc.message, **context},
         status_code=exc.status,
@@ -48,39 +57,35 @@ def _see_other(url: str) -> RedirectResponse:
 
 
 @router.get("/")
-async def home(request: Request) -> Response:
-    return await render(
-        request,
-        "home.html",
-        {
-            "models": _models(request),
-            "default_model": request.app.state.container.registry.default_model_id(),
-            "erased": request.query_params.get("erased") == "1",
-        },
-    )
+async def home(request: Request, c: ContainerDep, session: SessionDep) -> Response:
+    context = {
+        "models": _models(c),
+        "default_model": c.registry.default_model_id(),
+        "erased": request.query_params.get("erased") == "1",
+    }
+    return await render(request, session, "home.html", context)
 
 
 @router.get("/account")
-async def account(request: Request) -> Response:
+async def account(request: Request, session: SessionDep) -> Response:
     """The privacy center: export, consents, restriction, API keys, erasure (over the API)."""
-    if await sessions.load(request, request.app.state.container) is None:
+    if await websession.load(request, session) is None:
         return _see_other("/login")
-    return await render(request, "account.html", {})
+    return await render(request, session, "account.html", {})
 
 
 @router.get("/signup")
-async def signup_page(request: Request) -> Response:
-    c = request.app.state.container
-    return await render(request, "signup.html", {"minimum_age": c.settings.minimum_age})
+async def signup_page(request: Request, c: ContainerDep, session: SessionDep) -> Response:
+    return await render(request, session, "signup.html", {"minimum_age": c.settings.minimum_age})
 
 
 @router.post("/signup")
-async def signup_submit(request: Request) -> Response:
-    c = request.app.state.container
+async def signup_submit(request: Request, c: ContainerDep, session: SessionDep) -> Response:
     form = await _form(request)
     context = {"minimum_age": c.settings.minimum_age, "email": form.get("email", "")}
     try:
-        sessions.check_csrf(request, c, form.get(sessions.CSRF_FIELD))
+        await websession.load(request, session)
+        websession.check_csrf(request, form.get(websession.CSRF_FIELD))
         dob = form.get("date_of_birth") or None
         try:
             born = date.fromisoformat(dob) if dob else None
@@ -88,9 +93,10 @@ async def signup_submit(request: Request) -> Response:
             raise errors.InvalidRequest(
                 "Enter your date of birth as YYYY-MM-DD.", param="date_of_birth"
             ) from None
-        user = await auth.signup(
+        email = await auth.signup(
             request,
             c,
+            session,
             email=form.get("email", ""),
             password=form.get("password", ""),
             date_of_birth=born,
@@ -99,43 +105,44 @@ async def signup_submit(request: Request) -> Response:
     except errors.DomainError as exc:
         if exc.code == "below_minimum_age":
             context = {"minimum_age": c.settings.minimum_age, "refused": True}
-        return await _failed(request, "signup.html", exc, context)
-    response = _see_other("/")
-    await sessions.start(request, response, c, user)
-    return response
+        return await _failed(request, session, "signup.html", exc, context)
+    # alike for a new and a taken address: the person signs in next
+    return await render(request, session, "login.html", {"email": email, "notice": auth.SIGNED_UP})
 
 
 @router.get("/login")
-async def login_page(request: Request) -> Response:
-    return await render(request, "login.html")
+async def login_page(request: Request, session: SessionDep) -> Response:
+    return await render(request, session, "login.html")
 
 
 @router.post("/login")
-async def login_submit(request: Request) -> Response:
-    c = request.app.state.container
+async def login_submit(request: Request, c: ContainerDep, session: SessionDep) -> Response:
     form = await _form(request)
     try:
-        sessions.check_csrf(request, c, form.get(sessions.CSRF_FIELD))
+        await websession.load(request, session)
+        websession.check_csrf(request, form.get(websession.CSRF_FIELD))
         user = await auth.login(
-            request, c, email=form.get("email", ""), password=form.get("password", "")
+            request, c, session, email=form.get("email", ""), password=form.get("password", "")
         )
     except errors.DomainError as exc:
-        return await _failed(request, "login.html", exc, {"email": form.get("email", "")})
+        context = {"email": form.get("email", "")}
+        return await _failed(request, session, "login.html", exc, context)
     response = _see_other("/")
-    await sessions.start(request, response, c, user)
+    await websession.start(request, response, session, user)
+    await uow.commit(session)
     return response
 
 
 @router.post("/logout")
-async def logout_submit(request: Request) -> Response:
-    c = request.app.state.container
+async def logout_submit(request: Request, c: ContainerDep, session: SessionDep) -> Response:
     form = await _form(request)
-    active = await sessions.load(request, c)
+    active = await websession.load(request, session)
     if active is not None:
         try:
-            sessions.check_csrf(request, c, form.get(sessions.CSRF_FIELD))
+            websession.check_csrf(request, form.get(websession.CSRF_FIELD))
         except errors.DomainError as exc:
-            return await _failed(request, "home.html", exc, {"models": _models(request)})
+            return await _failed(request, session, "home.html", exc, {"models": _models(c)})
     response = _see_other("/")
-    await sessions.end(request, response, c)
+    await websession.end(request, response, session)
+    await uow.commit(session)
     return response

@@ -7,11 +7,13 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
-from imagedesigner.accounts import sessions
+from imagedesigner.api import websession
+from imagedesigner.db import uow
 from imagedesigner.privacy import notice
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -34,6 +36,7 @@ def security_headers(nonce: str) -> dict[str, str]:
 
 async def render(
     request: Request,
+    session: AsyncSession,
     template: str,
     context: dict | None = None,
     *,
@@ -41,11 +44,14 @@ async def render(
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
     c = request.app.state.container
-    active = await sessions.load(request, c)
+    active = await websession.load(request, session)
     nonce = secrets.token_urlsafe(16)
     probe = HTMLResponse("")  # collects a CSRF cookie if one has to be issued
-    csrf = await sessions.csrf_token(request, probe, c)
-    show_notice = active is not None and await notice.take_notice(c, active.user.id)
+    csrf = await websession.csrf_token(request, probe, session)
+    show_notice = active is not None and await notice.take_notice(
+        session, active.user.id, c.settings.policy_version, c.clock.now()
+    )
+    await uow.commit(session)  # the notice seen, the session's last-seen time
     values = {
         "user": active.user if active else None,
         "csrf_token": csrf,

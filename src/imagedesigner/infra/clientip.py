@@ -9,9 +9,11 @@ a trusted proxy is the client (the left part of the header is whatever the clien
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from functools import lru_cache
+from typing import Any
 
-from starlette.types import Scope
+Scope = Mapping[str, Any]
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address

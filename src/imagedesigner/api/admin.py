@@ -1,0 +1,124 @@
+"""Staff routes, least privilege. ``support`` reads tickets and account basics; only ``admin``
+reads a user's content (prompts, images) and the records of processing. Every staff read of
+a user's account or content, and every refused attempt, is written to the audit log, in the
+same transaction as the read."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from imagedesigner import errors
+from imagedesigner.api.deps import ContainerDep, CurrentUser, SessionDep
+from imagedesigner.api.schemas import NO_STORE, ts
+from imagedesigner.api.support import ticket_json
+from imagedesigner.audit import log as audit
+from imagedesigner.container import Container
+from imagedesigner.db import uow
+from imagedesigner.db.models import Generation, StoredImage, User
+from imagedesigner.privacy.records import records_of_processing
+from imagedesigner.privacy.sweep_steps import expire_user_rows
+from imagedesigner.support import tickets
+
+router = APIRouter(prefix="/v1/admin", tags=["admin"])
+STAFF = {"support", "admin"}
+
+
+def _require(user: User, roles: set[str]) -> None:
+    if user.role not in roles:
+        raise errors.PermissionDenied("Your role does not allow this.", code="insufficient_role")
+
+
+async def _audit(session: AsyncSession, c: Container, staff: User, action: str, target: str):
+    await audit.record(
+        session,
+        c.clock.now(),
+        actor=audit.staff_ref(c.settings, staff.id),
+        action=action,
+        target=target,
+    )
+
+
+@router.get("/records-of-processing")
+async def records(c: ContainerDep, session: SessionDep, user: CurrentUser):
+    _require(user, {"admin"})
+    await _audit(session, c, user, "records-read", "records-of-processing")
+    await uow.commit(session)
+    return JSONResponse(records_of_processing(c.settings, c.registry), headers=NO_STORE)
+
+
+@router.get("/tickets")
+async def all_tickets(c: ContainerDep, session: SessionDep, user: CurrentUser):
+    _require(user, STAFF)
+    rows = await tickets.all_open(session, c.clock.now())
+    for target in sorted({audit.subject_ref(c.settings, t.user_id) for t in rows}):
+        await _audit(session, c, user, "tickets-read", target)
+    await uow.commit(session)
+    data = [{**ticket_json(t), "user_id": t.user_id} for t in rows]
+    return JSONResponse({"object": "list", "data": data}, headers=NO_STORE)
+
+
+@router.get("/users/{user_id}")
+async def read_account(user_id: str, c: ContainerDep, session: SessionDep, user: CurrentUser):
+    _require(user, STAFF)
+    target = await session.get(User, user_id)
+    if target is None:
+        raise errors.NotFound("No user with this id.")
+    await _audit(session, c, user, "account-read", audit.subject_ref(c.settings, user_id))
+    await uow.commit(session)
+    return JSONResponse(
+        {
+            "id": target.id,
+            "object": "account",
+            "email": target.email,
+            "role": target.role,
+            "created_at": ts(target.created_at),
+            "restricted": target.restricted_at is not None,
+        },
+        headers=NO_STORE,
+    )
+
+
+@router.get("/users/{user_id}/generations")
+async def read_content(user_id: str, c: ContainerDep, session: SessionDep, user: CurrentUser):
+    target = audit.subject_ref(c.settings, user_id)
+    if user.role != "admin":
+        if user.role in STAFF:
+            await _audit(session, c, user, "content-read-denied", target)
+            await uow.commit(session)
+        raise errors.PermissionDenied(
+            "Only admins may read a user's prompts and images.", code="insufficient_role"
+        )
+    await expire_user_rows(session, c.blobs, c.clock.now(), user_id)  # nothing past its TTL
+    gens = list(
+        (
+            await session.execute(
+                select(Generation)
+                .where(Generation.user_id == user_id)
+                .order_by(Generation.created_at)
+            )
+        ).scalars()
+    )
+    images = list(
+        (await session.execute(select(StoredImage).where(StoredImage.user_id == user_id))).scalars()
+    )
+    await _audit(session, c, user, "content-read", target)
+    await uow.commit(session)
+    by_gen: dict[str, list[str]] = {}
+    for img in images:
+        by_gen.setdefault(img.generation_id, []).append(img.id)
+    data = [
+        {
+            "id": g.id,
+            "model": g.model,
+            "prompt": g.prompt,
+            "params": g.params,
+            "created_at": ts(g.created_at),
+            "saved": g.saved_at is not None,
+            "images": by_gen.get(g.id, []),
+        }
+        for g in gens
+    ]
+    return JSONResponse({"object": "list", "data": data}, headers=NO_STORE)

@@ -1,0 +1,52 @@
+"""The gallery: ``POST /v1/generations/{id}/save`` (needs the ``gallery`` consent),
+``GET /v1/gallery`` and ``DELETE /v1/gallery/{id}``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from imagedesigner import errors
+from imagedesigner.api.deps import ContainerDep, CurrentUser, SessionDep
+from imagedesigner.api.me import record
+from imagedesigner.api.schemas import NO_STORE, image_path, ts
+from imagedesigner.db import uow
+from imagedesigner.generation import gallery
+
+router = APIRouter(tags=["gallery"])
+
+
+@router.post("/v1/generations/{generation_id}/save")
+async def save(generation_id: str, c: ContainerDep, session: SessionDep, user: CurrentUser):
+    gen = await gallery.save(session, c.clock.now(), user, generation_id)
+    await uow.commit(session)
+    return {"id": gen.id, "object": "gallery.item", "saved": True, "expires_at": None}
+
+
+@router.get("/v1/gallery")
+async def list_gallery(session: SessionDep, user: CurrentUser):
+    gens, images = await gallery.listing(session, user.id)
+    data = [
+        {
+            "id": g.id,
+            "object": "gallery.item",
+            "prompt": g.prompt,
+            "model": g.model,
+            "created_at": ts(g.created_at),
+            "saved_at": ts(g.saved_at),
+            "images": [image_path(i) for i in images[g.id]],
+        }
+        for g in gens
+    ]
+    return JSONResponse({"object": "list", "data": data}, headers=NO_STORE)
+
+
+@router.delete("/v1/gallery/{generation_id}")
+async def delete_saved(generation_id: str, c: ContainerDep, session: SessionDep, user: CurrentUser):
+    received = c.clock.now()
+    if generation_id not in await gallery.saved_ids(session, user.id):
+        raise errors.NotFound(gallery.NOT_FOUND, param="generation_id")
+    await gallery.delete_items(session, c.blobs, received, user.id, [generation_id])
+    await record(session, c, user, "gallery-deletion", received)
+    await uow.commit(session)
+    return {"id": generation_id, "object": "gallery.item", "deleted": True}
