@@ -75,7 +75,9 @@ async def test_legal_hold_survives_erasure_and_sweep_until_release(
 ):
     user, h = await _full_account(client, container)
     async with container.sessions() as s, s.begin():
-        hold = await holds.add(s, container.settings, container.clock.now(), user.id, "litigation ref 42", "cli:test")
+        hold = await holds.add(
+            s, container.settings, container.clock.now(), user.id, "litigation ref 42", "cli:test"
+        )
 
     r = await client.delete("/v1/me", headers=h)
     assert r.status_code == 202 and r.json()["status"] == "pending"

@@ -105,6 +105,7 @@ async def test_policy_version_bump_notice_shown_once(app, container):
             json={"email": "ada@example.com", "password": PASSWORD, "age_confirmed": True},
         )
         assert r.status_code == 201
+        await c.post("/v1/auth/login", json={"email": "ada@example.com", "password": PASSWORD})
         assert NOTICE not in (await c.get("/")).text, "the policy was shown at sign-up"
         assert (await c.get("/v1/auth/session")).json()["policy_notice"] is False
 

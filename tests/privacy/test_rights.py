@@ -36,8 +36,12 @@ async def test_rectification_changes_email(client, auth, other, data_dir):
     assert (await client.get("/v1/me", headers=auth)).json()["email"] == "ada.new@example.com"
     # the old address is corrected everywhere, not kept in the database file or its WAL
     assert find_in_files(data_dir, b"ada@example.com") == []
-    r = await client.patch("/v1/me", json={"email": "grace@example.com"}, headers=auth)
-    assert r.status_code == 409
+    # an address another account uses: the same answer as a change (it tells nothing), and
+    # neither account is touched
+    taken = await client.patch("/v1/me", json={"email": "grace@example.com"}, headers=auth)
+    assert taken.status_code == 200 and taken.json() == {**r.json(), "email": "grace@example.com"}
+    assert (await client.get("/v1/me", headers=auth)).json()["email"] == "ada.new@example.com"
+    assert (await client.get("/v1/me", headers=other[1])).json()["email"] == "grace@example.com"
     r = await client.patch("/v1/me", json={"email": "not-an-email"}, headers=auth)
     assert r.status_code == 400 and r.json()["error"]["param"] == "email"
 

@@ -135,8 +135,10 @@ async def test_session_rotated_at_login_and_ended_at_logout(app, container, cloc
             "/v1/auth/signup",
             json={"email": "ada@example.com", "password": PASSWORD, "age_confirmed": True},
         )
+        assert r.status_code == 201 and "imagedesigner_session" not in c.cookies
+        r = await c.post("/v1/auth/login", json={"email": "ada@example.com", "password": PASSWORD})
         first = c.cookies["imagedesigner_session"]
-        assert r.status_code == 201 and (await c.get("/v1/auth/session")).json()["signed_in"]
+        assert r.status_code == 200 and (await c.get("/v1/auth/session")).json()["signed_in"]
         r = await c.post("/v1/auth/login", json={"email": "ada@example.com", "password": PASSWORD})
         second = c.cookies["imagedesigner_session"]
         assert r.status_code == 200 and second != first, "a new session id at login"
@@ -244,7 +246,7 @@ async def test_cookies_strictly_necessary_only(app, container, base_url):
             return r
 
         signup = await go("GET", "/signup")
-        await go(
+        signed_up = await go(
             "POST",
             "/signup",
             data={
@@ -252,6 +254,16 @@ async def test_cookies_strictly_necessary_only(app, container, base_url):
                 "password": PASSWORD,
                 "age_confirmed": "on",
                 "csrf_token": form_token(signup.text),
+            },
+        )
+        assert "Sign in with your email and password" in signed_up.text
+        await go(
+            "POST",
+            "/login",
+            data={
+                "email": "ada@example.com",
+                "password": PASSWORD,
+                "csrf_token": form_token(signed_up.text),
             },
         )
         home = await go("GET", "/")

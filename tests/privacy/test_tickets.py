@@ -27,7 +27,14 @@ async def test_ticket_deleted_after_retention_unless_held(
     theirs = await _ticket(client, other[1], "held-ticket-body")
     assert mine["expires_at"] - mine["created_at"] == 365 * 86400
     async with container.sessions() as s, s.begin():
-        hold = await holds.add(s, container.settings, container.clock.now(), other[0].id, "regulator inquiry", "cli:test")
+        hold = await holds.add(
+            s,
+            container.settings,
+            container.clock.now(),
+            other[0].id,
+            "regulator inquiry",
+            "cli:test",
+        )
 
     clock.advance(container.settings.ticket_retention - timedelta(seconds=1))
     await sweep(container)

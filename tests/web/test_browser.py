@@ -79,6 +79,12 @@ def sign_up(page, url: str, email: str, *, adult: bool = True, dob: date | None 
     if dob is not None:
         page.fill("#dob", dob.isoformat())
     page.click("form[action='/signup'] button[type=submit]")
+    if adult:  # sign-up answers alike for new and taken addresses; the person signs in next
+        page.wait_for_selector("form[action='/login']")
+        assert "Sign in with your email and password" in page.inner_text("body")
+        assert page.input_value("#email") == email
+        page.fill("#password", "correct horse battery")
+        page.click("form[action='/login'] button[type=submit]")
 
 
 def test_sign_up_generate_privacy_sign_out(page, server):

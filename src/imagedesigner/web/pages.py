@@ -42,6 +42,7 @@ async def _failed(
 ) -> Response:
     request.state.error_code = exc.code
     await uow.discard(session)  # nothing of the failed action is kept
+    request.scope.get("state", {}).pop("web_session", None)  # read again after the rollback
     return await render(
         request,
         session,
