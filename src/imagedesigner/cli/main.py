@@ -86,14 +86,13 @@ def generate(
 ) -> None:
     """Generate one image in process (no server, no database; offline with local/sketch)."""
     from imagedesigner.generation.normalize import GenerationInput, plan
-    from imagedesigner.kit.clock import SystemClock
     from imagedesigner.providers.registry import ProviderRegistry
 
     settings = Settings()
     fmt = {".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp"}.get(output.suffix.lower(), "png")
 
     async def go() -> bytes:
-        registry = ProviderRegistry.from_settings(settings, SystemClock())
+        registry = ProviderRegistry.from_settings(settings)
         try:
             resolved = registry.resolve(model)
             the_plan = plan(
@@ -139,10 +138,9 @@ def sweep() -> None:
 def models(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List models, their provider and whether they are available."""
     from imagedesigner.api.models import describe
-    from imagedesigner.kit.clock import SystemClock
     from imagedesigner.providers.registry import ProviderRegistry
 
-    registry = ProviderRegistry.from_settings(Settings(), SystemClock())
+    registry = ProviderRegistry.from_settings(Settings())
     entries = [describe(m, a) for m, a in registry.models()]
     if as_json:
         typer.echo(json.dumps(entries, indent=2))

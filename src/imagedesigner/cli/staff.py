@@ -226,9 +226,8 @@ def records_cmd() -> None:
     from imagedesigner.providers.registry import ProviderRegistry
 
     settings = Settings()
-    from imagedesigner.kit.clock import SystemClock
 
-    registry = ProviderRegistry.from_settings(settings, SystemClock())
+    registry = ProviderRegistry.from_settings(settings)
     typer.echo(json.dumps(records_of_processing(settings, registry), indent=2, default=str))
 
 
