@@ -85,7 +85,7 @@ def settings(data_dir: Path, settings_overrides: dict) -> Settings:
 
 @pytest.fixture
 async def container(settings: Settings, clock: FrozenClock):
-    registry = ProviderRegistry.from_settings(settings, clock, only=["local"])
+    registry = ProviderRegistry.from_settings(settings, only=["local"])
     c = await Container.build(settings, clock=clock, registry=registry)
     yield c
     await c.aclose()

@@ -33,7 +33,7 @@ async def reset_pg(url: str) -> None:
 
 
 async def instance(settings, clock) -> tuple[Container, httpx.AsyncClient]:
-    registry = ProviderRegistry.from_settings(settings, clock, only=["local"])
+    registry = ProviderRegistry.from_settings(settings, only=["local"])
     c = await Container.build(settings, clock=clock, registry=registry)
     app = create_app(container=c, run_sweeper=False)
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")

@@ -55,7 +55,7 @@ class Container:
             engine=engine,
             sessions=sessionmaker(engine),
             blobs=blobs,
-            registry=registry or ProviderRegistry.from_settings(settings, clock),
+            registry=registry or ProviderRegistry.from_settings(settings),
         )
 
     async def aclose(self) -> None:

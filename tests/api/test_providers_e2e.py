@@ -20,8 +20,8 @@ from imagedesigner.app import create_app
 from imagedesigner.container import Container
 from imagedesigner.db.models import Generation
 from imagedesigner.generation import service
-from imagedesigner.providers import fal, local, openai, openrouter
-from imagedesigner.providers.registry import ProviderRegistry
+from imagedesigner.providers import local
+from imagedesigner.providers.registry import ProviderRegistry, create_provider
 from tests.conftest import files_under, make_settings, make_user
 from tests.providers.conftest import FAL_KEY, KEYS, OPENAI_KEY, OPENROUTER_KEY
 from tests.providers.fakes import fake_fal, fake_openai, fake_openrouter
@@ -62,10 +62,10 @@ async def container(settings, clock, fakes):
     t = {name: httpx.ASGITransport(app=app) for name, app in apps.items()}
     registry = ProviderRegistry(
         [
-            local.create(settings, clock),
-            openai.create(settings, clock, transport=t["openai"]),
-            openrouter.create(settings, clock, transport=t["openrouter"]),
-            fal.create(settings, clock, transport=t["fal"], poll_interval=0.001),
+            local.LocalProvider(),
+            create_provider("openai", settings, transport=t["openai"]),
+            create_provider("openrouter", settings, transport=t["openrouter"]),
+            create_provider("fal", settings, transport=t["fal"], poll_interval=0.001),
         ],
         settings,
     )
@@ -229,7 +229,7 @@ async def test_transcode_when_model_cannot_make_the_format(client, auth, fakes):
 
 async def test_unavailable_model_without_key(data_dir, clock):
     settings = make_settings(data_dir)
-    registry = ProviderRegistry.from_settings(settings, clock)
+    registry = ProviderRegistry.from_settings(settings)
     c = await Container.build(settings, clock=clock, registry=registry)
     try:
         app = create_app(container=c, run_sweeper=False)

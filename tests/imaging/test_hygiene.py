@@ -11,7 +11,7 @@ from PIL import Image, ImageCms, ImageFile, ImageOps, PngImagePlugin
 
 from imagedesigner import errors
 from imagedesigner.imaging import _jpeg, _png, _webp, hygiene
-from imagedesigner.providers.base import ProviderBadResponse
+from imagedesigner.imaging.errors import UnusableImage
 
 MB = 1024 * 1024
 CAPS = {"max_bytes": 25 * MB, "max_pixels": 40_000_000}
@@ -193,7 +193,7 @@ def test_real_small_file_bomb_refused(monkeypatch):
     with pytest.raises(errors.InvalidRequest) as exc:
         hygiene.clean_upload(bomb, **CAPS)
     assert exc.value.code == "image_too_large"
-    with pytest.raises(ProviderBadResponse):
+    with pytest.raises(UnusableImage):
         hygiene.validate_output(bomb, declared_media_type=None, **CAPS)
 
 
@@ -439,7 +439,7 @@ def test_validate_output_accepts_jpeg_with_app11_jumbf():
 
 
 def test_validate_output_rejects_declared_mismatch():
-    with pytest.raises(ProviderBadResponse) as exc:
+    with pytest.raises(UnusableImage) as exc:
         hygiene.validate_output(
             _png_with_c2pa(), declared_media_type="image/jpeg", max_bytes=MB, max_pixels=10**6
         )
@@ -451,7 +451,7 @@ def test_validate_output_rejects_declared_mismatch():
     [b"<html><body>502 Bad Gateway</body></html>", b'{"error":{"message":"x"}}', b""],
 )
 def test_validate_output_rejects_non_images_without_echo(data):
-    with pytest.raises(ProviderBadResponse) as exc:
+    with pytest.raises(UnusableImage) as exc:
         hygiene.validate_output(data, declared_media_type=None, max_bytes=MB, max_pixels=10**6)
     assert exc.value.status == 502
     assert exc.value.code == "bad_upstream_response"
@@ -466,7 +466,7 @@ def test_validate_output_rejects_oversize_truncated_and_too_many_pixels():
         {"data": png[: len(png) // 2], "max_bytes": MB, "max_pixels": 10**6},
         {"data": png, "max_bytes": MB, "max_pixels": 1000},
     ):
-        with pytest.raises(ProviderBadResponse):
+        with pytest.raises(UnusableImage):
             hygiene.validate_output(declared_media_type=None, **kwargs)
 
 

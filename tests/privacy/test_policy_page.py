@@ -32,7 +32,7 @@ def client_for(app, ip: str = "127.0.0.1") -> httpx.AsyncClient:
 async def live(settings, clock):
     """OpenAI enabled (a key is set), fal listed but not enabled, local renderer on."""
     settings.openai_api_key = SecretStr("sk-test-not-a-real-key-123456")
-    registry = ProviderRegistry.from_settings(settings, clock, only=["local", "openai", "fal"])
+    registry = ProviderRegistry.from_settings(settings, only=["local", "openai", "fal"])
     c = await Container.build(settings, clock=clock, registry=registry)
     yield create_app(container=c, run_sweeper=False), c
     await c.aclose()

@@ -187,7 +187,7 @@ class BoomProvider:
 
 @pytest.fixture
 async def boom_app(settings, clock):
-    local = ProviderRegistry.from_settings(settings, clock, only=["local"])
+    local = ProviderRegistry.from_settings(settings, only=["local"])
     registry = ProviderRegistry([*local.providers.values(), BoomProvider()], settings)
     c = await Container.build(settings, clock=clock, registry=registry)
     yield create_app(container=c, run_sweeper=False), c

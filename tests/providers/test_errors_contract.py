@@ -31,6 +31,7 @@ from imagedesigner.providers.base import (
     ProviderTimeout,
     ProviderUnavailable,
 )
+from imagedesigner.providers.registry import create_provider
 
 from .conftest import FAL_KEY, KEYS, OPENAI_KEY, OPENROUTER_KEY, make_settings
 from .fakes import fake_fal, fake_openai, fake_openrouter
@@ -92,10 +93,10 @@ def _adapter(name: str, url: str):
         provider_max_response_bytes=CAP,
     )
     if name == "openai":
-        return openai.create(settings), openai.MODELS[1]
+        return create_provider("openai", settings), openai.MODELS[1]
     if name == "openrouter":
-        return openrouter.create(settings), openrouter.MODELS[0]
-    return fal.create(settings, poll_interval=0.001), fal.MODELS[0]
+        return create_provider("openrouter", settings), openrouter.MODELS[0]
+    return create_provider("fal", settings, poll_interval=0.001), fal.MODELS[0]
 
 
 def _assert_no_key(exc: BaseException, caplog) -> None:

@@ -18,6 +18,7 @@ from imagedesigner.providers.base import (
     ProviderContentRefused,
     ProviderError,
 )
+from imagedesigner.providers.registry import create_provider
 
 from .conftest import FAL_KEY, make_settings
 from .fakes import fake_fal
@@ -26,9 +27,9 @@ from .fakes._common import image_bytes
 
 def _provider(state, clock, **settings):
     app = fake_fal.make_app(state, FAL_KEY)
-    return fal.create(
+    return create_provider(
+        "fal",
         make_settings(**settings),
-        clock,
         transport=httpx.ASGITransport(app=app),
         poll_interval=0.001,
     )

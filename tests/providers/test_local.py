@@ -6,14 +6,12 @@ import io
 
 from PIL import Image, ImageStat
 
-from imagedesigner.config import Settings
-from imagedesigner.kit.clock import FrozenClock
 from imagedesigner.providers import local
 from imagedesigner.providers.base import ImageInput, ImageRequest
 
 
 def make() -> local.LocalProvider:
-    return local.create(Settings(), FrozenClock())
+    return local.LocalProvider()
 
 
 def as_input(img: Image.Image) -> ImageInput:

@@ -13,6 +13,7 @@ from imagedesigner.providers.base import (
     ImageRequest,
     ProviderInvalidRequest,
 )
+from imagedesigner.providers.registry import create_provider
 
 from .conftest import OPENAI_KEY, make_settings
 from .fakes import fake_openai
@@ -21,7 +22,9 @@ from .fakes._common import image_bytes
 
 def _provider(state, clock, **settings):
     app = fake_openai.make_app(state, OPENAI_KEY)
-    return openai.create(make_settings(**settings), clock, transport=httpx.ASGITransport(app=app))
+    return create_provider(
+        "openai", make_settings(**settings), transport=httpx.ASGITransport(app=app)
+    )
 
 
 def _model(native: str):
@@ -149,7 +152,7 @@ async def test_transparent_jpeg_is_refused_up_front(state, clock):
 
 
 async def test_catalog_and_availability(clock):
-    provider = openai.create(make_settings(), clock)
+    provider = create_provider("openai", make_settings())
     ids = {m.id: m for m in provider.models()}
     assert {"openai/gpt-image-2", "openai/gpt-image-1.5", "openai/gpt-image-1-mini"} <= set(ids)
     assert all(ids[i].retired for i in ("openai/dall-e-2", "openai/dall-e-3", "openai/gpt-image-1"))
@@ -159,7 +162,7 @@ async def test_catalog_and_availability(clock):
     assert caps.max_n == 10 and caps.max_input_images == 16 and caps.masks and not caps.seeds
     assert ids["openai/gpt-image-2"].capabilities.size_multiple == 16
     assert provider.available
-    assert not openai.create(make_settings(openai_api_key=None), clock).available
+    assert not create_provider("openai", make_settings(openai_api_key=None)).available
 
 
 async def test_dall_e_3_requests_b64_and_keeps_revised_prompt(state, clock):

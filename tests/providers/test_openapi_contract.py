@@ -14,6 +14,7 @@ import yaml
 
 from imagedesigner.providers import openai, openrouter
 from imagedesigner.providers.base import ImageInput, ImageRequest
+from imagedesigner.providers.registry import create_provider
 
 from .conftest import OPENAI_KEY, OPENROUTER_KEY, make_settings
 from .fakes import fake_openai, fake_openrouter
@@ -43,12 +44,12 @@ def check(spec_name: str, schema: str, instance) -> None:
 
 def _openai(state, clock):
     app = fake_openai.make_app(state, OPENAI_KEY)
-    return openai.create(make_settings(), clock, transport=httpx.ASGITransport(app=app))
+    return create_provider("openai", make_settings(), transport=httpx.ASGITransport(app=app))
 
 
 def _openrouter(state, clock):
     app = fake_openrouter.make_app(state, OPENROUTER_KEY)
-    return openrouter.create(make_settings(), clock, transport=httpx.ASGITransport(app=app))
+    return create_provider("openrouter", make_settings(), transport=httpx.ASGITransport(app=app))
 
 
 @pytest.mark.parametrize("native", ["gpt-image-2", "gpt-image-1.5", "gpt-image-1-mini"])

@@ -13,6 +13,7 @@ from imagedesigner.providers.base import (
     ProviderContentRefused,
     ProviderError,
 )
+from imagedesigner.providers.registry import create_provider
 
 from .conftest import OPENROUTER_KEY, make_settings
 from .fakes import fake_openrouter
@@ -24,8 +25,8 @@ FLASH31 = "openrouter/google/gemini-3.1-flash-image-preview"
 
 def _provider(state, clock, **settings):
     app = fake_openrouter.make_app(state, OPENROUTER_KEY)
-    return openrouter.create(
-        make_settings(**settings), clock, transport=httpx.ASGITransport(app=app)
+    return create_provider(
+        "openrouter", make_settings(**settings), transport=httpx.ASGITransport(app=app)
     )
 
 

@@ -177,7 +177,7 @@ async def test_readyz_reports_the_bucket(client, s3_url, tmp_path, clock):
     assert r.status_code == 200 and r.json()["blob_store"] == "ok"
 
     settings = make_settings(tmp_path / "other", **s3_settings(s3_url, "no-such-bucket"))
-    registry = ProviderRegistry.from_settings(settings, clock, only=["local"])
+    registry = ProviderRegistry.from_settings(settings, only=["local"])
     c = await Container.build(settings, clock=clock, registry=registry)
     try:
         transport = httpx.ASGITransport(app=create_app(container=c, run_sweeper=False))

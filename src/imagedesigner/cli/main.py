@@ -13,7 +13,6 @@ from imagedesigner.cli import accounts as accounts_cli
 from imagedesigner.cli import runtime
 from imagedesigner.cli import staff as staff_cli
 from imagedesigner.cli.runtime import run, run_async
-from imagedesigner.kit.clock import SystemClock
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="ImageDesigner service CLI.")
 app.add_typer(accounts_cli.users, name="users")
@@ -88,7 +87,7 @@ def generate(
     fmt = {".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp"}.get(output.suffix.lower(), "png")
 
     async def go():
-        registry = ProviderRegistry.from_settings(settings, SystemClock())
+        registry = ProviderRegistry.from_settings(settings)
         try:
             inp = GenerationInput(prompt=prompt, n=n, size=size, seed=seed, output_format=fmt)
             return await produce(settings, registry.resolve(model), inp)
@@ -121,7 +120,7 @@ def models(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List models, their provider and whether they are available."""
     from imagedesigner.providers.registry import ProviderRegistry
 
-    registry = ProviderRegistry.from_settings(runtime.settings(), SystemClock())
+    registry = ProviderRegistry.from_settings(runtime.settings())
     entries = [
         {
             "id": m.id,

@@ -211,11 +211,10 @@ def audit_cmd(
 
 def records_cmd() -> None:
     """Records of processing (GDPR Art. 30) built from the data map, as JSON."""
-    from imagedesigner.kit.clock import SystemClock
     from imagedesigner.privacy.records import records_of_processing
     from imagedesigner.providers.registry import ProviderRegistry
 
-    registry = ProviderRegistry.from_settings(settings(), SystemClock())
+    registry = ProviderRegistry.from_settings(settings())
     typer.echo(json.dumps(records_of_processing(settings(), registry), indent=2, default=str))
 
 

@@ -23,7 +23,8 @@ from PIL import Image, ImageCms, ImageOps, JpegImagePlugin, UnidentifiedImageErr
 
 from imagedesigner import errors
 from imagedesigner.imaging import _jpeg, _png, _webp
-from imagedesigner.providers.base import MEDIA_TYPES, ImageInput, ProviderBadResponse
+from imagedesigner.imaging.errors import UnusableImage
+from imagedesigner.imaging.media import MEDIA_TYPES, ImageInput
 
 _PIL_FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
 _FORMAT_ERRORS = (ValueError, struct.error)  # includes the walkers' *FormatError
@@ -250,29 +251,23 @@ def validate_output(
     """Check a provider's image without modifying it; returns ``(media_type, width, height)``.
 
     The bytes are not re-encoded or stripped, so C2PA provenance survives. Every failure is a
-    ``ProviderBadResponse`` whose message never echoes the bytes.
+    :class:`~imagedesigner.imaging.errors.UnusableImage` whose message never echoes the bytes.
     """
     if len(data) > max_bytes:
-        raise ProviderBadResponse(
-            f"the provider returned an image over the {_mb(max_bytes)} MB limit"
-        )
+        raise UnusableImage(f"the provider returned an image over the {_mb(max_bytes)} MB limit")
     try:
         fmt = sniff(data)
     except errors.InvalidRequest:
-        raise ProviderBadResponse(
-            "the provider returned data that is not a PNG, JPEG or WebP"
-        ) from None
+        raise UnusableImage("the provider returned data that is not a PNG, JPEG or WebP") from None
     if declared_media_type is not None and _normalise_media_type(declared_media_type) != fmt:
-        raise ProviderBadResponse(
+        raise UnusableImage(
             f"the provider returned {fmt.upper()} data but declared a different media type"
         )
     try:
         with _open_checked(data, fmt, max_pixels) as im:
             width, height = im.size
     except _Bad as exc:
-        raise ProviderBadResponse(
-            f"the provider returned an unusable image: {exc.message}"
-        ) from None
+        raise UnusableImage(f"the provider returned an unusable image: {exc.message}") from None
     return MEDIA_TYPES[fmt], width, height
 
 
@@ -304,9 +299,7 @@ def transcode(data: bytes, fmt: str, *, quality: int = 90) -> bytes:
             im = _to_srgb(src)
             im = im.copy()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
-        raise ProviderBadResponse(
-            "the provider returned an image that could not be converted"
-        ) from None
+        raise UnusableImage("the provider returned an image that could not be converted") from None
     has_alpha = im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info
     if fmt == "jpeg":
         if has_alpha:

@@ -41,26 +41,6 @@ _env = jinja2.Environment(
 )
 
 GENERATION = "Prompts, parameters, uploads"
-KNOWN = {
-    "openrouter": {
-        "name": "openrouter.ai",
-        "models": "Gemini image model(s)",
-        "purpose": "Image generation (Gemini)",
-        "policy": "https://openrouter.ai/privacy",
-    },
-    "openai": {
-        "name": "OpenAI",
-        "models": "Image model(s)",
-        "purpose": "Image generation",
-        "policy": "https://openai.com/policies/privacy-policy/",
-    },
-    "fal": {
-        "name": "fal.ai",
-        "models": "Various image models",
-        "purpose": "Image generation (various)",
-        "policy": "https://fal.ai/privacy",
-    },
-}
 CLOUDFLARE = {
     "key": "cloudflare",
     "name": "Cloudflare",
@@ -88,32 +68,22 @@ def cloudflare_in_front(settings: Settings) -> bool:
 
 
 def subprocessors(c: Container) -> list[dict]:
-    """One row per external provider in the model catalogue (+ Cloudflare when in front)."""
-    by_provider: dict[str, dict] = {}
-    for model, available in c.registry.models():
-        if model.provider == "local":
-            continue
-        meta = KNOWN.get(model.provider, {})
-        row = by_provider.setdefault(
-            model.provider,
-            {
-                "key": model.provider,
-                "name": meta.get("name", model.provider),
-                "models": meta.get("models", "Image model(s)"),
-                "purpose": meta.get("purpose", "Image generation"),
-                "location": "US",
-                "data": GENERATION,
-                "policy": meta.get("policy", "see the provider's website"),
-                "enabled": False,
-                "subprocessors": [],
-            },
-        )
-        row["enabled"] = row["enabled"] or available
-        if model.subprocessor not in row["subprocessors"]:
-            row["subprocessors"].append(model.subprocessor)
-    rows = list(by_provider.values())
-    for row in rows:
-        row["detail"] = "; ".join(row.pop("subprocessors"))
+    """One row per external provider in the model catalogue (+ Cloudflare when in front);
+    each provider's row is its own metadata (``registry.subprocessors()``)."""
+    rows = [
+        {
+            "key": sub.provider,
+            "name": sub.info.name,
+            "models": sub.info.models,
+            "purpose": sub.info.purpose,
+            "location": "US",
+            "data": GENERATION,
+            "policy": sub.info.policy_url,
+            "enabled": sub.enabled,
+            "detail": "; ".join(sub.details),
+        }
+        for sub in c.registry.subprocessors()
+    ]
     if c.settings.blob_backend == "s3":
         rows.append(
             {

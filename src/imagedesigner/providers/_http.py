@@ -1,12 +1,16 @@
 """Shared HTTP plumbing for the provider adapters (OpenAI, OpenRouter, fal).
 
+* :class:`HttpProvider` — the base of the adapters. It takes typed arguments, as an httpx client
+  does (base URL, key, timeouts, pool size, response cap, pixel cap, transport), and never reads
+  ``Settings``: ``providers/registry.py`` maps the settings onto these arguments.
 * :func:`make_client` — one ``httpx.AsyncClient`` (one connection pool) per provider: connect timeout
-  ``provider_connect_timeout``, read/write timeouts ``provider_timeout``, no redirects, no event hooks,
+  ``connect_timeout``, read/write/pool timeouts ``timeout``, no redirects, no event hooks,
   an injectable transport so tests can mount a local fake.
-* :func:`deadline` — the overall per-call deadline (``provider_timeout``) → :class:`ProviderTimeout`.
+* :func:`deadline` — the overall per-call deadline (``timeout``) → :class:`ProviderTimeout`.
 * :func:`send` — one request, body streamed through :func:`read_capped` (the response-size cap is
   enforced while reading; the rest of an oversized body is never read), transport failures and
   non-2xx statuses translated into the :class:`ProviderError` family by :func:`error_for_status`.
+  Adapters call it through :meth:`HttpProvider._send`, which adds their auth headers, cap and key.
 
 No httpx exception leaves this module, and no message built here contains a key: provider texts
 pass through :func:`redact` before they reach an exception.
@@ -23,16 +27,15 @@ import math
 import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypedDict
 
 import httpx
 
-from imagedesigner.config import Settings
+from imagedesigner.imaging.errors import ImagingError
 from imagedesigner.imaging.hygiene import validate_output
-from imagedesigner.kit.clock import Clock
 from imagedesigner.providers.base import (
     ModelInfo,
     ProviderAuthError,
@@ -44,6 +47,7 @@ from imagedesigner.providers.base import (
     ProviderRateLimited,
     ProviderTimeout,
     ProviderUnavailable,
+    SubprocessorInfo,
 )
 
 log = logging.getLogger("imagedesigner.providers")
@@ -55,18 +59,27 @@ _SECRETISH = re.compile(
 )
 
 
+# Defaults of the HttpProvider arguments (the same as the Settings defaults).
+DEFAULT_TIMEOUT = 180.0  # seconds: the whole call, and each read/write/pool wait
+DEFAULT_CONNECT_TIMEOUT = 10.0  # seconds
+DEFAULT_MAX_CONNECTIONS = 1000  # per provider: generations in flight at once
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+DEFAULT_MAX_IMAGE_PIXELS = 40_000_000
+
+
 def make_client(
-    settings: Settings,
     *,
+    timeout: float = DEFAULT_TIMEOUT,
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
     transport: httpx.AsyncBaseTransport | None = None,
     headers: dict[str, str] | None = None,
 ) -> httpx.AsyncClient:
-    total = settings.provider_timeout.total_seconds()
-    connect = min(settings.provider_connect_timeout.total_seconds(), total)
-    size = settings.provider_max_connections
+    connect = min(connect_timeout, timeout)
+    size = max_connections
     return httpx.AsyncClient(
         # waiting for a free connection counts against the call's total time, not the connect one
-        timeout=httpx.Timeout(connect=connect, read=total, write=total, pool=total),
+        timeout=httpx.Timeout(connect=connect, read=timeout, write=timeout, pool=timeout),
         limits=httpx.Limits(max_connections=size, max_keepalive_connections=min(size, 100)),
         follow_redirects=False,
         transport=transport,
@@ -87,9 +100,8 @@ def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
 
 
 @asynccontextmanager
-async def deadline(settings: Settings, label: str) -> AsyncIterator[None]:
-    """Overall deadline for one provider call (``provider_timeout``)."""
-    seconds = settings.provider_timeout.total_seconds()
+async def deadline(seconds: float, label: str) -> AsyncIterator[None]:
+    """Overall deadline for one provider call (the provider's ``timeout``)."""
     try:
         async with asyncio.timeout(seconds):
             yield
@@ -300,18 +312,19 @@ def decode_data_uri(uri: str, label: str) -> tuple[str | None, bytes]:
 
 
 def check_image(
-    data: bytes, declared: str | None, settings: Settings, label: str
+    data: bytes, declared: str | None, label: str, *, max_bytes: int, max_pixels: int
 ) -> tuple[str, int, int]:
-    """Validate provider output bytes (real image of the declared type, within the caps)."""
+    """Validate provider output bytes (real image of the declared type, within the caps).
+
+    Imaging reports an unusable image as an ``ImagingError``; here it becomes this provider's
+    :class:`ProviderBadResponse`, with the provider named in the message.
+    """
 
     try:
         return validate_output(
-            data,
-            declared_media_type=declared,
-            max_bytes=settings.provider_max_response_bytes,
-            max_pixels=settings.max_image_pixels,
+            data, declared_media_type=declared, max_bytes=max_bytes, max_pixels=max_pixels
         )
-    except ProviderBadResponse as exc:
+    except ImagingError as exc:
         log.warning("provider output rejected: provider=%s reason=%s", label, exc.message)
         raise ProviderBadResponse(f"{label}: {exc.message}.") from None
     except Exception as exc:  # anything else the decoder throws is still a bad response
@@ -319,42 +332,72 @@ def check_image(
         raise ProviderBadResponse(f"{label} returned data that is not a valid image.") from None
 
 
-class HttpProvider:
-    """What every HTTP adapter shares: settings, one lazily built connection pool, the key.
+class HttpArgs(TypedDict, total=False):
+    """The constructor arguments every HTTP adapter takes (see :class:`HttpProvider`)."""
 
-    Subclasses set ``name``, ``key_setting`` (the Settings field holding the key) and ``catalog``.
+    api_key: str | None
+    base_url: str | None
+    timeout: float
+    connect_timeout: float
+    max_connections: int
+    max_response_bytes: int
+    max_image_pixels: int
+    transport: httpx.AsyncBaseTransport | None
+
+
+class HttpProvider:
+    """What every HTTP adapter shares: typed arguments, one lazily built pool, the send block.
+
+    Arguments (all keyword-only, all optional):
+
+    * ``api_key`` — the operator's key; without one the provider is listed but unavailable.
+    * ``base_url`` — the API's base URL (default: the provider's public one, ``default_base_url``).
+    * ``timeout`` — seconds for the whole call (the deadline) and for each read, write or wait
+      for a pooled connection; ``connect_timeout`` — seconds to connect (at most ``timeout``).
+    * ``max_connections`` — the connection pool size.
+    * ``max_response_bytes`` — the cap on any response body (and on an output image).
+    * ``max_image_pixels`` — the cap on an output image's pixels.
+    * ``transport`` — an httpx transport to use instead of the network (tests mount fakes here).
+
+    Subclasses set ``name``, ``label``, ``default_base_url``, ``catalog``, ``subprocessor`` and
+    ``parse_error``; they may override :meth:`_headers` (the headers of every authorized call).
     """
 
     name: str
     label: str  # how error messages name the provider, e.g. "OpenAI"
-    key_setting: str
-    base_url_setting: str  # the Settings field holding the API's base URL
+    default_base_url: str
     catalog: tuple[ModelInfo, ...] = ()
+    subprocessor: SubprocessorInfo | None = None
+    parse_error: Callable[[int, bytes], ErrorInfo]  # the provider's error body → ErrorInfo
 
     def __init__(
         self,
-        settings: Settings,
-        clock: Clock | None = None,
         *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self.settings = settings
-        self.clock = clock
+        self.base_url = (base_url or self.default_base_url).rstrip("/")
+        self.timeout = float(timeout)
+        self.connect_timeout = float(connect_timeout)
+        self.max_connections = int(max_connections)
+        self.max_response_bytes = int(max_response_bytes)
+        self.max_image_pixels = int(max_image_pixels)
+        self._api_key = api_key or None
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
-        self._base = getattr(settings, self.base_url_setting).rstrip("/")
-
-    @property
-    def _key(self) -> str | None:
-        key = getattr(self.settings, self.key_setting)
-        return key.get_secret_value() if key is not None else None
 
     @property
     def available(self) -> bool:
-        return bool(self._key)
+        return bool(self._api_key)
 
     def _require_key(self) -> str:
-        key = self._key
+        key = self._api_key
         if not key:
             raise ProviderAuthError(f"The operator has not configured a key for {self.label}.")
         return key
@@ -364,8 +407,57 @@ class HttpProvider:
 
     def _get_client(self) -> httpx.AsyncClient:
         if self._client is None:
-            self._client = make_client(self.settings, transport=self._transport)
+            self._client = make_client(
+                timeout=self.timeout,
+                connect_timeout=self.connect_timeout,
+                max_connections=self.max_connections,
+                transport=self._transport,
+            )
         return self._client
+
+    def _headers(self, key: str) -> dict[str, str]:
+        """Headers of every call that carries the key."""
+        return {"Authorization": f"Bearer {key}"}
+
+    def _deadline(self) -> AbstractAsyncContextManager[None]:
+        """The overall deadline of one call (``timeout``)."""
+        return deadline(self.timeout, self.label)
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        authorized: bool = True,
+        label: str | None = None,
+        parse_error: Callable[[int, bytes], ErrorInfo] | None = None,
+        **kwargs: Any,
+    ) -> Reply:
+        """The one send block of the adapters: :func:`send` with this provider's pool, response
+        cap, error parser and (``authorized``) key headers; the key is redacted from any error.
+        """
+        if authorized:
+            kwargs["headers"] = {**self._headers(self._require_key()), **kwargs.get("headers", {})}
+        return await send(
+            self._get_client(),
+            method,
+            url,
+            label=label or self.label,
+            limit=self.max_response_bytes,
+            parse_error=parse_error or self.parse_error,
+            secrets=(self._api_key,),
+            **kwargs,
+        )
+
+    def _check_image(self, data: bytes, declared: str | None) -> tuple[str, int, int]:
+        """:func:`check_image` with this provider's caps."""
+        return check_image(
+            data,
+            declared,
+            self.label,
+            max_bytes=self.max_response_bytes,
+            max_pixels=self.max_image_pixels,
+        )
 
     async def aclose(self) -> None:
         if self._client is not None:

@@ -13,19 +13,10 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from imagedesigner import errors
+from imagedesigner.imaging.media import MEDIA_TYPES as MEDIA_TYPES  # re-exported
+from imagedesigner.imaging.media import ImageInput as ImageInput  # re-exported
 
 OutputFormat = Literal["png", "jpeg", "webp"]
-MEDIA_TYPES: dict[str, str] = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
-
-
-@dataclass(frozen=True)
-class ImageInput:
-    """An input image (or mask), already sniffed, decoded-checked and stripped of metadata."""
-
-    data: bytes
-    media_type: str
-    width: int
-    height: int
 
 
 @dataclass(frozen=True)
@@ -125,11 +116,26 @@ class ModelInfo:
     created: int = 1_700_000_000
 
 
+@dataclass(frozen=True)
+class SubprocessorInfo:
+    """Who receives the content a provider is sent: its row in the /privacy subprocessor table.
+
+    Declared by the provider itself, so a new provider brings its own row. A provider that keeps
+    everything on this server (``local``) has none.
+    """
+
+    name: str  # the recipient as the policy names it, e.g. "OpenAI"
+    models: str  # what of theirs is used, e.g. "Image model(s)"
+    purpose: str  # e.g. "Image generation"
+    policy_url: str  # their privacy policy
+
+
 ProgressCallback = Callable[[dict], Awaitable[None]]
 
 
 class ImageProvider(Protocol):
     name: str
+    subprocessor: SubprocessorInfo | None  # None: nothing leaves this server
 
     @property
     def available(self) -> bool:

@@ -1,9 +1,10 @@
 """fal.ai adapter (FLUX schnell/dev/pro, FLUX Kontext edits, nano-banana) over fal's queue API.
 
-Flow: submit ``POST {fal_queue_url}/{endpoint}`` → poll ``GET …/{owner}/{alias}/requests/{id}/status?logs=0``
-(queue position reported through the ``progress`` callback) → ``GET …/requests/{id}`` for the result.
-If the call is cancelled (client disconnect) or hits the deadline, ``PUT …/requests/{id}/cancel`` is sent
-before re-raising. Status/result/cancel URLs are built from the configured queue URL, never taken
+Flow: submit ``POST {base_url}/{endpoint}`` (``base_url`` is the queue URL, ``fal_queue_url``)
+→ poll ``GET …/{owner}/{alias}/requests/{id}/status?logs=0`` (queue position reported through the
+``progress`` callback) → ``GET …/requests/{id}`` for the result. If the call is cancelled (client
+disconnect) or hits the deadline, ``PUT …/requests/{id}/cancel`` is sent before re-raising.
+Status/result/cancel URLs are built from the configured queue URL, never taken
 from the response, so the key is only ever sent to that host.
 
 Privacy: every queue request carries ``X-Fal-Store-IO: 0`` (fal keeps no request/response payloads)
@@ -19,12 +20,8 @@ import contextlib
 import json
 import re
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, Unpack
 
-import httpx
-
-from imagedesigner.config import Settings
-from imagedesigner.kit.clock import Clock
 from imagedesigner.providers import _http
 from imagedesigner.providers.base import (
     MEDIA_TYPES,
@@ -39,10 +36,18 @@ from imagedesigner.providers.base import (
     ProviderError,
     ProviderInvalidRequest,
     ProviderResult,
+    SubprocessorInfo,
 )
 
 NAME = "fal"
 LABEL = "fal.ai"
+BASE_URL = "https://queue.fal.run"  # everything goes through the queue API
+SUBPROCESSOR = SubprocessorInfo(
+    name="fal.ai",
+    models="Various image models",
+    purpose="Image generation (various)",
+    policy_url="https://fal.ai/privacy",
+)
 # Shortest CDN lifetime we ask for. fal-client's "immediate" preset is ≈60 s; the minimum fal
 # accepts is not documented (research/providers.md §3.10), so 60 s it is.
 CDN_EXPIRY_SECONDS = 60
@@ -185,21 +190,20 @@ def _aspect(fm: FalModel, request: ImageRequest) -> tuple[str, list[ParamWarning
 
 
 class FalProvider(_http.HttpProvider):
+    """fal.ai's queue API (``base_url`` is the queue URL). ``poll_interval``: seconds between
+    status polls; the other arguments are :class:`HttpProvider`'s."""
+
     name = NAME
     label = LABEL
-    key_setting = "fal_key"
-    base_url_setting = "fal_queue_url"  # everything goes through the queue API
+    default_base_url = BASE_URL
     catalog = MODELS
+    subprocessor = SUBPROCESSOR
+    parse_error = staticmethod(_parse_error)
 
     def __init__(
-        self,
-        settings: Settings,
-        clock: Clock | None = None,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        poll_interval: float = POLL_INTERVAL,
+        self, *, poll_interval: float = POLL_INTERVAL, **http: Unpack[_http.HttpArgs]
     ) -> None:
-        super().__init__(settings, clock, transport=transport)
+        super().__init__(**http)
         self.poll_interval = poll_interval
         self._models = {m.info.id: m for m in FAL_MODELS}
 
@@ -244,18 +248,8 @@ class FalProvider(_http.HttpProvider):
             ),
         }
 
-    async def _call(self, method: str, url: str, key: str, **kwargs) -> dict:
-        reply = await _http.send(
-            self._get_client(),
-            method,
-            url,
-            label=LABEL,
-            limit=self.settings.provider_max_response_bytes,
-            parse_error=_parse_error,
-            secrets=(key,),
-            headers=self._headers(key),
-            **kwargs,
-        )
+    async def _call(self, method: str, url: str, **kwargs) -> dict:
+        reply = await self._send(method, url, **kwargs)
         return _http.json_object(reply.body, LABEL)
 
     async def generate(
@@ -267,19 +261,19 @@ class FalProvider(_http.HttpProvider):
     ) -> ProviderResult:
         key = self._require_key()
         endpoint, args, warnings = self.build_input(model, request)
-        async with _http.deadline(self.settings, LABEL):
-            submitted = await self._call("POST", f"{self._base}/{endpoint}", key, json=args)
+        async with self._deadline():
+            submitted = await self._call("POST", f"{self.base_url}/{endpoint}", json=args)
             request_id = submitted.get("request_id")
             if not isinstance(request_id, str) or not _REQUEST_ID.match(request_id):
                 raise ProviderBadResponse(f"{LABEL} returned no usable request id.")
-            base = f"{self._base}/{_app_root(endpoint)}/requests/{request_id}"
+            base = f"{self.base_url}/{_app_root(endpoint)}/requests/{request_id}"
             try:
                 final = await self._wait(base, key, submitted, progress)
             except asyncio.CancelledError:
                 await self._cancel(base, key)
                 raise
             # a failed run answers the result fetch with its error status (mapped by _call)
-            output = await self._call("GET", base, key)
+            output = await self._call("GET", base)
             if final.get("error"):  # COMPLETED, but with an error: never a success
                 raise _completed_error(final, key)
             images, more = await self._images(model, output, key)
@@ -304,12 +298,12 @@ class FalProvider(_http.HttpProvider):
             last = event
             if status is not first:
                 await asyncio.sleep(self.poll_interval)
-            status = await self._call("GET", f"{base}/status", key, params={"logs": "0"})
+            status = await self._call("GET", f"{base}/status", params={"logs": "0"})
 
     async def _cancel(self, base: str, key: str) -> None:
         """Best effort: tell fal to drop the queued job (client went away or deadline hit)."""
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._call("PUT", f"{base}/cancel", key), CANCEL_TIMEOUT)
+            await asyncio.wait_for(self._call("PUT", f"{base}/cancel"), CANCEL_TIMEOUT)
 
     async def _images(
         self, model: ModelInfo, output: dict, key: str
@@ -331,7 +325,7 @@ class FalProvider(_http.HttpProvider):
             if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
                 raise ProviderBadResponse(f"{LABEL} returned an image entry without a URL.")
             data, declared = await self._fetch(entry["url"], entry.get("content_type"))
-            media_type, w, h = _http.check_image(data, declared, self.settings, LABEL)
+            media_type, w, h = self._check_image(data, declared)
             images.append(GeneratedImage(data, media_type, w, h, seed=seed))
         if not images:
             raise ProviderContentRefused(
@@ -356,12 +350,11 @@ class FalProvider(_http.HttpProvider):
             return data, media_type or declared
         if not url.startswith(("https://", "http://")):
             raise ProviderBadResponse(f"{LABEL} returned an image URL this service cannot fetch.")
-        reply = await _http.send(  # public CDN: no key, no fal headers
-            self._get_client(),
+        reply = await self._send(  # public CDN: no key, no fal headers
             "GET",
             url,
+            authorized=False,
             label=f"{LABEL} CDN",
-            limit=self.settings.provider_max_response_bytes,
             parse_error=lambda status, body: _http.ErrorInfo(),
         )
         ctype = reply.headers.get("content-type", "").split(";")[0].strip() or None
@@ -376,7 +369,3 @@ def _completed_error(status: dict, key: str) -> ProviderError:
             f"{LABEL} refused the request under its content policy: {text}"
         )
     return ProviderError(f"{LABEL} reported the job as completed but it failed: {text}")
-
-
-def create(settings: Settings, clock: Clock | None = None, **kwargs) -> FalProvider:
-    return FalProvider(settings, clock, **kwargs)

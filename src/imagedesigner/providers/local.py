@@ -10,9 +10,7 @@ import io
 
 from PIL import Image
 
-from imagedesigner.config import Settings
 from imagedesigner.imaging import sketch
-from imagedesigner.kit.clock import Clock
 from imagedesigner.providers.base import (
     MEDIA_TYPES,
     Capabilities,
@@ -90,11 +88,10 @@ def render_one(
 
 
 class LocalProvider:
-    name = "local"
+    """Takes no arguments: it has no key, no network and no settings."""
 
-    def __init__(self, settings: Settings | None = None, clock: Clock | None = None) -> None:
-        self.settings = settings
-        self.clock = clock
+    name = "local"
+    subprocessor = None  # nothing leaves this server
 
     @property
     def available(self) -> bool:
@@ -150,7 +147,3 @@ class LocalProvider:
 
     async def aclose(self) -> None:
         return None
-
-
-def create(settings: Settings, clock: Clock) -> LocalProvider:
-    return LocalProvider(settings, clock)

@@ -1,8 +1,9 @@
 """OpenAI Images adapter: ``POST {base}/images/generations`` (JSON) and ``/images/edits`` (multipart).
 
 What is sent: ``model``, ``prompt``, ``n``, ``size``, ``output_format``, ``quality``, ``background`` and, when
-``openai_send_safety_identifier`` is on, ``safety_identifier`` (an HMAC of the account id computed by the
-generation service — never the raw id). ``user`` is never sent. OpenAI has no per-request retention flag
+the ``send_safety_identifier`` argument is on (setting ``openai_send_safety_identifier``),
+``safety_identifier`` (an HMAC of the account id computed by the generation service — never the raw
+id). ``user`` is never sent. OpenAI has no per-request retention flag
 (no ``store`` for images): retention is the organisation's data controls — see docs/providers.md.
 
 The model catalogue is the data table :data:`MODELS`; retired models (DALL·E 2/3, gpt-image-1) are kept
@@ -12,9 +13,8 @@ with ``retired=True`` and hidden unless ``enable_retired_models`` is set.
 from __future__ import annotations
 
 import math
+from typing import Unpack
 
-from imagedesigner.config import Settings
-from imagedesigner.kit.clock import Clock
 from imagedesigner.providers import _http
 from imagedesigner.providers.base import (
     MEDIA_TYPES,
@@ -27,10 +27,18 @@ from imagedesigner.providers.base import (
     ProviderBadResponse,
     ProviderInvalidRequest,
     ProviderResult,
+    SubprocessorInfo,
 )
 
 NAME = "openai"
 LABEL = "OpenAI"
+BASE_URL = "https://api.openai.com/v1"
+SUBPROCESSOR = SubprocessorInfo(
+    name="OpenAI",
+    models="Image model(s)",
+    purpose="Image generation",
+    policy_url="https://openai.com/policies/privacy-policy/",
+)
 _REFUSAL_CODES = {"content_policy_violation", "moderation_blocked"}
 _QUOTA_CODES = {"insufficient_quota", "billing_hard_limit_reached"}
 
@@ -201,11 +209,21 @@ def _choose_size(
 
 
 class OpenAIProvider(_http.HttpProvider):
+    """OpenAI Images. ``send_safety_identifier``: send the request's ``safety_identifier``
+    (an HMAC of the account id) to OpenAI; the other arguments are :class:`HttpProvider`'s."""
+
     name = NAME
     label = LABEL
-    key_setting = "openai_api_key"
-    base_url_setting = "openai_base_url"
+    default_base_url = BASE_URL
     catalog = MODELS
+    subprocessor = SUBPROCESSOR
+    parse_error = staticmethod(_parse_error)
+
+    def __init__(
+        self, *, send_safety_identifier: bool = True, **http: Unpack[_http.HttpArgs]
+    ) -> None:
+        super().__init__(**http)
+        self.send_safety_identifier = send_safety_identifier
 
     def _fields(self, model: ModelInfo, request: ImageRequest) -> tuple[dict, list[ParamWarning]]:
         caps = model.capabilities
@@ -236,7 +254,7 @@ class OpenAIProvider(_http.HttpProvider):
                 warnings.append(
                     ParamWarning("background", "ignored", f"{model.id} has no background option.")
                 )
-        if self.settings.openai_send_safety_identifier and request.safety_identifier:
+        if self.send_safety_identifier and request.safety_identifier:
             fields["safety_identifier"] = request.safety_identifier
         return fields, warnings
 
@@ -247,10 +265,9 @@ class OpenAIProvider(_http.HttpProvider):
         *,
         progress: ProgressCallback | None = None,
     ) -> ProviderResult:
-        key = self._require_key()
+        self._require_key()
         fields, warnings = self._fields(model, request)
         caps = model.capabilities
-        headers = {"Authorization": f"Bearer {key}"}
         if request.is_edit:
             if not caps.edits:
                 raise ProviderInvalidRequest(f"{model.id} cannot edit images.", param="image")
@@ -262,25 +279,15 @@ class OpenAIProvider(_http.HttpProvider):
             ]
             if request.mask is not None:
                 files.append(("mask", ("mask.png", request.mask.data, request.mask.media_type)))
-            url = f"{self._base}/images/edits"
+            url = f"{self.base_url}/images/edits"
             kwargs: dict = {"data": {k: str(v) for k, v in fields.items()}, "files": files}
         else:
-            url = f"{self._base}/images/generations"
+            url = f"{self.base_url}/images/generations"
             kwargs = {"json": fields}
         if progress is not None:
             await progress({"stage": "running"})
-        async with _http.deadline(self.settings, LABEL):
-            reply = await _http.send(
-                self._get_client(),
-                "POST",
-                url,
-                label=LABEL,
-                limit=self.settings.provider_max_response_bytes,
-                parse_error=_parse_error,
-                secrets=(key,),
-                headers=headers,
-                **kwargs,
-            )
+        async with self._deadline():
+            reply = await self._send("POST", url, **kwargs)
         return self._result(model, request, reply.body, warnings)
 
     def _result(
@@ -298,7 +305,7 @@ class OpenAIProvider(_http.HttpProvider):
             if not isinstance(item, dict):
                 raise ProviderBadResponse(f"{LABEL} returned an unexpected image entry.")
             raw_image = _http.decode_b64(item.get("b64_json"), LABEL)
-            media_type, w, h = _http.check_image(raw_image, MEDIA_TYPES[fmt], self.settings, LABEL)
+            media_type, w, h = self._check_image(raw_image, MEDIA_TYPES[fmt])
             revised = item.get("revised_prompt")
             images.append(
                 GeneratedImage(
@@ -317,7 +324,3 @@ class OpenAIProvider(_http.HttpProvider):
 
 def _ext(media_type: str) -> str:
     return {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}.get(media_type, "bin")
-
-
-def create(settings: Settings, clock: Clock | None = None, **kwargs) -> OpenAIProvider:
-    return OpenAIProvider(settings, clock, **kwargs)

@@ -28,10 +28,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import httpx
-
-from imagedesigner.config import Settings
-from imagedesigner.kit.clock import Clock
 from imagedesigner.providers import _http
 from imagedesigner.providers.base import (
     Capabilities,
@@ -45,10 +41,18 @@ from imagedesigner.providers.base import (
     ProviderError,
     ProviderInvalidRequest,
     ProviderResult,
+    SubprocessorInfo,
 )
 
 NAME = "openrouter"
 LABEL = "OpenRouter"
+BASE_URL = "https://openrouter.ai/api/v1"
+SUBPROCESSOR = SubprocessorInfo(
+    name="openrouter.ai",
+    models="Gemini image model(s)",
+    purpose="Image generation (Gemini)",
+    policy_url="https://openrouter.ai/privacy",
+)
 
 # image_config.aspect_ratio → pixels at image_size 1K (OpenRouter image-generation guide)
 RATIO_1K: dict[str, tuple[int, int]] = {
@@ -235,21 +239,15 @@ def _error_info(obj: object) -> _http.ErrorInfo:
 
 
 class OpenRouterProvider(_http.HttpProvider):
+    """Gemini via OpenRouter; takes :class:`HttpProvider`'s arguments only."""
+
     name = NAME
     label = LABEL
-    key_setting = "openrouter_api_key"
-    base_url_setting = "openrouter_base_url"
+    default_base_url = BASE_URL
     catalog = MODELS
-
-    def __init__(
-        self,
-        settings: Settings,
-        clock: Clock | None = None,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        super().__init__(settings, clock, transport=transport)
-        self._routes = {r.info.id: r for r in ROUTES}
+    subprocessor = SUBPROCESSOR
+    parse_error = staticmethod(_parse_error)
+    _routes = {r.info.id: r for r in ROUTES}
 
     def build_body(
         self, model: ModelInfo, request: ImageRequest
@@ -296,18 +294,8 @@ class OpenRouterProvider(_http.HttpProvider):
         body, warnings = self.build_body(model, request)
         if progress is not None:
             await progress({"stage": "running"})
-        async with _http.deadline(self.settings, LABEL):
-            reply = await _http.send(
-                self._get_client(),
-                "POST",
-                f"{self._base}/chat/completions",
-                label=LABEL,
-                limit=self.settings.provider_max_response_bytes,
-                parse_error=_parse_error,
-                secrets=(key,),
-                headers={"Authorization": f"Bearer {key}"},
-                json=body,
-            )
+        async with self._deadline():
+            reply = await self._send("POST", f"{self.base_url}/chat/completions", json=body)
         return self._result(model, request, reply.body, warnings, key)
 
     def _result(
@@ -331,7 +319,7 @@ class OpenRouterProvider(_http.HttpProvider):
             if not isinstance(url, str) or not url.startswith("data:"):
                 raise ProviderBadResponse(f"{LABEL} returned an image that is not a data URL.")
             declared, data = _http.decode_data_uri(url, LABEL)
-            media_type, w, h = _http.check_image(data, declared, self.settings, LABEL)
+            media_type, w, h = self._check_image(data, declared)
             images.append(GeneratedImage(data=data, media_type=media_type, width=w, height=h))
         if not images:
             text = message.get("refusal") or message.get("content")
@@ -346,7 +334,3 @@ class OpenRouterProvider(_http.HttpProvider):
         return ProviderResult(
             images=images, warnings=warnings, usage=usage if isinstance(usage, dict) else None
         )
-
-
-def create(settings: Settings, clock: Clock | None = None, **kwargs) -> OpenRouterProvider:
-    return OpenRouterProvider(settings, clock, **kwargs)
