@@ -125,7 +125,7 @@ async def test_a_hold_placed_while_an_erasure_runs_is_honoured(client, container
     # never both: a hold reported as placed, and the data erased anyway
     assert not (held == "held" and erased["status"] == "erased")
     assert erased["status"] == "erased" and held == "no account left to hold"
-    assert hold_rows == [] and content_left == []
+    assert hold_rows == [] and content_left == [] and user_left is None
 
 
 async def test_a_hold_placed_before_the_erasure_keeps_the_data(client, container):
