@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped
 
 from imagedesigner.db.base import Base, field, table_info
@@ -95,6 +95,45 @@ class Generation(Base):
     )
     saved_at: Mapped[datetime | None] = field(
         DateTime(timezone=True), nullable=True, category="content", retention=CONTENT
+    )
+    # --- the generation as a job (one record: history and jobs are the same row) ---------
+    kind: Mapped[str] = field(
+        String(12), default="generation", category="content", retention=CONTENT
+    )
+    status: Mapped[str] = field(
+        String(12), default="succeeded", index=True, category="content", retention=CONTENT
+    )
+    progress: Mapped[dict] = field(JSON, default=dict, category="content", retention=CONTENT)
+    error: Mapped[dict | None] = field(JSON, nullable=True, category="content", retention=CONTENT)
+    result: Mapped[dict | None] = field(
+        JSON, nullable=True, category="content", retention=CONTENT
+    )
+    response_format: Mapped[str] = field(
+        String(10), default="b64_json", category="content", retention=CONTENT
+    )
+    webhook_url: Mapped[str | None] = field(
+        Text, nullable=True, category="content", retention=CONTENT
+    )
+    started_at: Mapped[datetime | None] = field(
+        DateTime(timezone=True), nullable=True, category="content", retention=CONTENT
+    )
+    finished_at: Mapped[datetime | None] = field(
+        DateTime(timezone=True), nullable=True, category="content", retention=CONTENT
+    )
+    cancel_requested: Mapped[bool] = field(
+        Boolean, default=False, category="content", retention=CONTENT
+    )
+    # which instance runs it, and when it last said so (a silent runner's jobs are failed)
+    runner: Mapped[str | None] = field(
+        String(64), nullable=True, category="content", retention=CONTENT, export=False
+    )
+    heartbeat_at: Mapped[datetime | None] = field(
+        DateTime(timezone=True),
+        nullable=True,
+        index=True,
+        category="content",
+        retention=CONTENT,
+        export=False,
     )
 
 
