@@ -64,6 +64,7 @@ def create_app(
     async def lifespan(app: FastAPI):
         c = container or await Container.build(settings)
         app.state.container = c
+        await c.start()
         async with contextlib.AsyncExitStack() as stack:
             if run_sweeper:
                 await stack.enter_async_context(scheduler.running(c))

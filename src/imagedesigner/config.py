@@ -100,6 +100,15 @@ class Settings(BaseSettings):
     provider_max_retries: int = 2
     provider_max_connections: int = 1000  # per provider: generations in flight at once
 
+    # jobs: every generation and edit is one; these bound how many run and who may follow them
+    job_concurrency: dict[str, int] = Field(
+        default_factory=lambda: {"local": 2, "default": 256}
+    )  # jobs running at once per provider ("default": any provider not named)
+    max_active_jobs: int = 32  # queued + running per account; past it 429 with Retry-After
+    max_event_streams: int = 8  # open GET /v1/jobs/{id}/events streams per account
+    job_heartbeat_interval: Duration = timedelta(seconds=2)
+    job_stale_after: Duration = timedelta(seconds=15)  # a runner silent this long: interrupted
+
     _secret: bytes | None = PrivateAttr(default=None)
 
     # ---------------------------------------------------------------------------------------

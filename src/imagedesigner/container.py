@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from imagedesigner.config import Settings
 from imagedesigner.db.engine import create_engine, sessionmaker
 from imagedesigner.db.migrate import upgrade
+from imagedesigner.generation.runner import JobRunner
+from imagedesigner.infra.notify import LocalNotifier, notifier_for
 from imagedesigner.kit.clock import Clock, SystemClock
 from imagedesigner.providers.registry import ProviderRegistry
 from imagedesigner.storage.base import BlobStore
@@ -32,6 +34,8 @@ class Container:
     sessions: async_sessionmaker
     blobs: BlobStore
     registry: ProviderRegistry
+    notifier: LocalNotifier
+    runner: JobRunner
 
     @classmethod
     async def build(
@@ -49,16 +53,30 @@ class Container:
         engine = create_engine(settings.resolved_database_url())
         if migrate:
             await upgrade(engine)
+        sessions = sessionmaker(engine)
+        notifier = notifier_for(settings.storage_uri)
+        runner = JobRunner(
+            sessions=sessions, blobs=blobs, settings=settings, clock=clock, notifier=notifier
+        )
         return cls(
             settings=settings,
             clock=clock,
             engine=engine,
-            sessions=sessionmaker(engine),
+            sessions=sessions,
             blobs=blobs,
             registry=registry or ProviderRegistry.from_settings(settings),
+            notifier=notifier,
+            runner=runner,
         )
 
+    async def start(self) -> None:
+        """For a serving process: job notifications across instances, heartbeats, the reaper."""
+        await self.notifier.start()
+        await self.runner.start_background()
+
     async def aclose(self) -> None:
+        await self.runner.aclose()
+        await self.notifier.aclose()
         await self.registry.aclose()
         close_blobs = getattr(self.blobs, "aclose", None)  # optional: S3's connection pool
         if close_blobs is not None:

@@ -105,9 +105,7 @@ class Generation(Base):
     )
     progress: Mapped[dict] = field(JSON, default=dict, category="content", retention=CONTENT)
     error: Mapped[dict | None] = field(JSON, nullable=True, category="content", retention=CONTENT)
-    result: Mapped[dict | None] = field(
-        JSON, nullable=True, category="content", retention=CONTENT
-    )
+    result: Mapped[dict | None] = field(JSON, nullable=True, category="content", retention=CONTENT)
     response_format: Mapped[str] = field(
         String(10), default="b64_json", category="content", retention=CONTENT
     )

@@ -24,7 +24,6 @@ from imagedesigner.config import Settings
 from imagedesigner.db import uow
 from imagedesigner.db.models import Generation, StoredImage, User
 from imagedesigner.generation.normalize import GenerationInput, plan
-from imagedesigner.kit.clock import Clock
 from imagedesigner.kit.ids import new_id
 from imagedesigner.providers.base import (
     MEDIA_TYPES,
@@ -188,46 +187,6 @@ async def produce(
     return Produced(images, warnings, _merge_usage([r.usage for r in results]))
 
 
-async def generate(
-    session: AsyncSession,
-    blobs: BlobStore,
-    settings: Settings,
-    clock: Clock,
-    user: User,
-    resolved: Resolved,
-    inp: GenerationInput,
-    *,
-    store_outputs: bool,
-    progress: ProgressCallback | None = None,
-    sleep: Sleep | None = None,
-) -> Outcome:
-    """A user's generation or edit: produced, then stored transiently in the caller's
-    transaction (the caller commits)."""
-    ensure_not_restricted(user)
-    produced = await produce(
-        settings,
-        resolved,
-        inp,
-        safety_id=safety_identifier(settings.resolved_secret(), user.id),
-        progress=progress,
-        sleep=sleep,
-    )
-    now = clock.now()
-    return await _store(
-        session,
-        blobs,
-        now,
-        now + settings.content_ttl,
-        user,
-        resolved.model,
-        inp,
-        produced.images,
-        produced.warnings,
-        produced.usage,
-        store_outputs,
-    )
-
-
 def _merge_usage(usages: list[dict | None]) -> dict | None:
     known = [u for u in usages if u]
     if not known:
@@ -240,44 +199,18 @@ def _merge_usage(usages: list[dict | None]) -> dict | None:
     return merged or None
 
 
-def _params(inp: GenerationInput) -> dict:
-    return {
-        "n": inp.n,
-        "size": inp.size,
-        "aspect_ratio": inp.aspect_ratio,
-        "seed": inp.seed,
-        "output_format": inp.output_format,
-        "quality": inp.quality,
-        "background": inp.background,
-        "input_images": len(inp.images),
-        "mask": inp.mask is not None,
-    }
-
-
-async def _store(
+async def store_result(
     session: AsyncSession,
     blobs: BlobStore,
     now: datetime,
-    expires: datetime,
-    user: User,
+    job: Generation,
     model: ModelInfo,
-    inp: GenerationInput,
-    images: list[GeneratedImage],
-    warnings: list[ParamWarning],
-    usage: dict | None,
+    produced: Produced,
+    *,
     store_outputs: bool,
 ) -> Outcome:
-    gen = Generation(
-        id=new_id("gen"),
-        user_id=user.id,
-        model=model.id,
-        provider=model.provider,
-        prompt=inp.prompt,
-        params=_params(inp),
-        warnings=[w.as_dict() for w in warnings],
-        created_at=now,
-        expires_at=expires,
-    )
+    """The job's outputs: blobs first, then rows, in the caller's transaction; the job is
+    marked succeeded. Blobs written here are removed if the transaction fails."""
     outputs: list[OutputImage] = []
     rows: list[StoredImage] = []
     written: list[str] = []
@@ -287,7 +220,7 @@ async def _store(
             await asyncio.shield(blobs.delete(key))
 
     try:
-        for img in images:
+        for img in produced.images:
             if not store_outputs:
                 outputs.append(OutputImage(img, None))
                 continue
@@ -296,8 +229,8 @@ async def _store(
             written.append(key)
             row = StoredImage(
                 id=new_id("img"),
-                generation_id=gen.id,
-                user_id=user.id,
+                generation_id=job.id,
+                user_id=job.user_id,
                 blob_key=key,
                 media_type=img.media_type,
                 width=img.width,
@@ -307,20 +240,32 @@ async def _store(
             )
             rows.append(row)
             outputs.append(OutputImage(img, row.id))
-        session.add(gen)
-        await session.flush()
         session.add_all(rows)
+        first = produced.images[0]
+        job.warnings = [w.as_dict() for w in produced.warnings]
+        job.result = {
+            "created": int(now.timestamp()),
+            "usage": produced.usage,
+            "output_format": first.media_type.split("/")[-1],
+            "size": f"{first.width}x{first.height}",
+            "stored": store_outputs,
+            "revised_prompts": [img.revised_prompt for img in produced.images],
+        }
+        job.status = "succeeded"
+        job.finished_at = now
+        job.heartbeat_at = None
+        job.progress = {**(job.progress or {}), "percent": 100}
         await session.flush()
     except BaseException:
         await remove_written()
         raise
     uow.on_failure(session, remove_written)  # the commit may still fail
     return Outcome(
-        generation_id=gen.id,
-        created=now,
-        expires_at=expires,
+        generation_id=job.id,
+        created=job.created_at,
+        expires_at=job.expires_at,
         model=model,
         outputs=outputs,
-        warnings=warnings,
-        usage=usage,
+        warnings=produced.warnings,
+        usage=produced.usage,
     )

@@ -1,0 +1,285 @@
+"""Generations as jobs over HTTP.
+
+- ``submit``: the one path every ``POST /v1/images/generations`` and ``/edits`` takes: the job
+  row is created (committed), the runner starts it, then the answer is one of
+  - sync (default): wait for the job, answer as before (a client that leaves cancels it);
+  - ``Prefer: respond-async`` (RFC 7240): ``202`` with the job and ``Location: /v1/jobs/{id}``;
+  - ``stream: true``: OpenAI's ``text/event-stream`` (``api/streams.py``).
+- ``GET /v1/jobs`` (paged), ``GET /v1/jobs/{id}``, ``POST /v1/jobs/{id}/cancel`` and
+  ``GET /v1/jobs/{id}/events`` (Server-Sent Events, resumable with ``Last-Event-ID``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from imagedesigner import errors
+from imagedesigner.api import streams
+from imagedesigner.api.deps import ContainerDep, CurrentUser, SessionDep
+from imagedesigner.api.schemas import NO_STORE, image_path, ts
+from imagedesigner.container import Container
+from imagedesigner.db import uow
+from imagedesigner.db.models import Generation, StoredImage, User
+from imagedesigner.generation import jobs
+from imagedesigner.generation.history import live
+from imagedesigner.generation.normalize import GenerationInput
+from imagedesigner.generation.runner import Work
+from imagedesigner.generation.service import ensure_not_restricted
+from imagedesigner.providers.base import ParamWarning
+
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+MAX_LIMIT = 100
+
+
+def wants_async(request: Request) -> bool:
+    """RFC 7240: ``Prefer: respond-async`` (among other preferences, any case)."""
+    for value in request.headers.getlist("prefer"):
+        for token in value.split(","):
+            if token.split(";")[0].strip().lower() == "respond-async":
+                return True
+    return False
+
+
+def public_base(request: Request, c: Container) -> str:
+    return (c.settings.public_url or str(request.base_url)).rstrip("/")
+
+
+def links(job_id: str) -> dict:
+    base = f"/v1/jobs/{job_id}"
+    return {"self": base, "events": f"{base}/events", "cancel": f"{base}/cancel"}
+
+
+async def result_of(
+    request: Request, c: Container, session: AsyncSession, job: Generation
+) -> dict | None:
+    """A finished job's result in the sync response's shape."""
+    if job.status != "succeeded" or not job.result:
+        return None
+    rows = list(
+        (
+            await session.execute(
+                select(StoredImage)
+                .where(StoredImage.generation_id == job.id)
+                .order_by(StoredImage.created_at, StoredImage.id)
+            )
+        ).scalars()
+    )
+    revised = job.result.get("revised_prompts") or []
+    data = []
+    for i, row in enumerate(rows):
+        datum: dict = {"revised_prompt": revised[i] if i < len(revised) else None}
+        if job.response_format == "url":
+            datum["url"] = public_base(request, c) + image_path(row.id)
+        else:
+            blob = await c.blobs.get(row.blob_key)
+            datum["b64_json"] = base64.b64encode(blob).decode() if blob is not None else None
+        data.append({k: v for k, v in datum.items() if v is not None})
+    body = {
+        "created": job.result.get("created"),
+        "data": data,
+        "usage": job.result.get("usage"),
+        "output_format": job.result.get("output_format"),
+        "size": job.result.get("size"),
+        "id": job.id,
+        "model": job.model,
+        "provider": job.provider,
+        "warnings": job.warnings or [],
+        "expires_at": ts(job.expires_at),
+    }
+    if not rows and not job.result.get("stored", True):
+        body["note"] = "The images were delivered in the original response and not kept."
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def describe(job: Generation, now) -> dict:
+    started = job.started_at
+    end = job.finished_at or now
+    progress = dict(job.progress or {})
+    if started is not None:
+        progress["elapsed_ms"] = int((end - started).total_seconds() * 1000)
+    return {
+        "id": job.id,
+        "object": "job",
+        "kind": job.kind,
+        "status": job.status,
+        "model": job.model,
+        "provider": job.provider,
+        "created_at": ts(job.created_at),
+        "started_at": ts(job.started_at),
+        "finished_at": ts(job.finished_at),
+        "expires_at": ts(job.expires_at),
+        "progress": progress,
+        "error": job.error,
+        "links": links(job.id),
+    }
+
+
+async def job_json(request: Request, c: Container, session: AsyncSession, job: Generation):
+    from imagedesigner.kit.clock import as_utc
+
+    body = describe(job, as_utc(c.clock.now()))
+    body["result"] = await result_of(request, c, session, job)
+    return body
+
+
+async def submit(
+    request: Request,
+    c: Container,
+    session: AsyncSession,
+    user: User,
+    model_id: str | None,
+    inp: GenerationInput,
+    response_format: str,
+    extra: list[ParamWarning],
+    *,
+    kind: str = "generation",
+    stream: bool = False,
+    partial_images: int = 0,
+) -> Response:
+    from imagedesigner.api import images  # the sync response's renderer
+
+    ensure_not_restricted(user)
+    resolved = c.registry.resolve(model_id)
+    request.state.model = resolved.model.id
+    is_async = wants_async(request)
+    store = response_format == "url" or c.settings.store_b64_outputs or is_async
+    job = await jobs.create(
+        session,
+        c.clock.now(),
+        c.settings.content_ttl,
+        user,
+        resolved.model,
+        inp,
+        kind=kind,
+        response_format=response_format,
+        runner=c.runner.instance_id,
+        max_active=c.settings.max_active_jobs,
+    )
+    await uow.commit(session)
+    task = c.runner.start(Work(job.id, user.id, resolved, inp, store_outputs=store or stream))
+    if is_async:
+        body = await job_json(request, c, session, job)
+        return JSONResponse(
+            body, status_code=202, headers={"Location": f"/v1/jobs/{job.id}", **NO_STORE}
+        )
+    if stream:
+        return streams.openai_stream(request, c, job.id, user.id, kind, task, partial_images)
+    finished = await images.cancel_on_disconnect(request, task)
+    if finished.status != "succeeded":
+        raise finished.error or errors.DomainError("The generation was cancelled.")
+    return images.render(request, c, finished.outcome, response_format, extra)
+
+
+# --- the job API ------------------------------------------------------------------------------
+@router.get("")
+async def list_jobs(
+    request: Request,
+    c: ContainerDep,
+    session: SessionDep,
+    user: CurrentUser,
+    limit: int = Query(20),
+    after: str | None = Query(None),
+    status: str | None = Query(None),
+):
+    if not 1 <= limit <= MAX_LIMIT:
+        raise errors.InvalidRequest(f"limit must be between 1 and {MAX_LIMIT}.", param="limit")
+    query = select(Generation).where(Generation.user_id == user.id, live(c.clock.now()))
+    if status is not None:
+        if status not in (*jobs.ACTIVE, *jobs.FINAL):
+            raise errors.InvalidRequest(
+                "status must be queued, running, succeeded, failed or cancelled.", param="status"
+            )
+        query = query.where(Generation.status == status)
+    if after is not None:
+        anchor = await session.get(Generation, after)
+        if anchor is None or anchor.user_id != user.id:
+            raise errors.InvalidRequest("Unknown 'after' cursor.", param="after")
+        query = query.where(
+            or_(
+                Generation.created_at < anchor.created_at,
+                (Generation.created_at == anchor.created_at) & (Generation.id < anchor.id),
+            )
+        )
+    query = query.order_by(Generation.created_at.desc(), Generation.id.desc()).limit(limit + 1)
+    rows = list((await session.execute(query)).scalars())
+    more = len(rows) > limit
+    from imagedesigner.kit.clock import as_utc
+
+    now = as_utc(c.clock.now())
+    data = [describe(job, now) for job in rows[:limit]]
+    return JSONResponse(
+        {
+            "object": "list",
+            "data": data,
+            "has_more": more,
+            "last_id": data[-1]["id"] if data else None,
+        },
+        headers=NO_STORE,
+    )
+
+
+@router.get("/{job_id}")
+async def get_job(
+    job_id: str, request: Request, c: ContainerDep, session: SessionDep, user: CurrentUser
+):
+    job = await jobs.get(session, c.clock.now(), user.id, job_id)
+    return JSONResponse(await job_json(request, c, session, job), headers=NO_STORE)
+
+
+@router.post("/{job_id}/cancel")
+async def cancel_job(
+    job_id: str, request: Request, c: ContainerDep, session: SessionDep, user: CurrentUser
+):
+    """Stops the job wherever it runs: here at once; on another instance at its next
+    heartbeat (or at once through the notifier). A finished job is left as it is."""
+    job = await jobs.get(session, c.clock.now(), user.id, job_id)
+    if await jobs.request_cancel(session, job):
+        await uow.commit(session)
+        if not c.runner.cancel_local(job.id):
+            await c.notifier.publish(job.id)
+        await _settled(c, session, job)
+    await session.refresh(job)
+    return JSONResponse(await job_json(request, c, session, job), headers=NO_STORE)
+
+
+async def _settled(c: Container, session: AsyncSession, job: Generation, wait: float = 5.0):
+    """Give a cancelled job a moment to reach its final state, so the answer shows it."""
+    async with c.notifier.subscribe(job.id) as news:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while loop.time() < deadline:
+            await session.refresh(job)
+            await session.commit()
+            if job.status in jobs.FINAL:
+                return
+            news.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(news.wait(), timeout=min(0.5, deadline - loop.time()))
+
+
+@router.get("/{job_id}/events")
+async def job_events(
+    job_id: str, request: Request, c: ContainerDep, session: SessionDep, user: CurrentUser
+):
+    job = await jobs.get(session, c.clock.now(), user.id, job_id)
+    raw = request.headers.get("last-event-id") or request.query_params.get("after") or "0"
+    try:
+        after = max(0, int(raw))
+    except ValueError:
+        raise errors.InvalidRequest(
+            "Last-Event-ID must be the id of an event of this job.", param="Last-Event-ID"
+        ) from None
+    await session.commit()  # release the connection: the stream reads with its own sessions
+    streams.take_slot(c, user.id)
+    return StreamingResponse(
+        streams.job_event_stream(request, c, job.id, user.id, after),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )

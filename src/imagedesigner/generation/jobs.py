@@ -1,0 +1,166 @@
+"""Generations as jobs: the states of the one ``generations`` row, and its events.
+
+    queued ──► running ──► succeeded
+       │          ├──────► failed      (error in OpenAI's shape; "interrupted" if its runner died)
+       └──────────┴──────► cancelled   (nothing stored)
+
+Every change is written with an event (``job_events``: ``queued``, ``progress``,
+``partial_image``, ``completed``, ``failed``, ``cancelled``) whose ``seq`` is the SSE event id.
+These functions take the caller's session and never commit.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from imagedesigner import errors
+from imagedesigner.db.models import Generation, User
+from imagedesigner.db.models_jobs import JobEvent
+from imagedesigner.generation.normalize import GenerationInput
+from imagedesigner.kit.ids import new_id
+from imagedesigner.providers.base import ModelInfo
+
+ACTIVE = ("queued", "running")
+FINAL = ("succeeded", "failed", "cancelled")
+NOT_FOUND = "No job with this id exists, or it has expired."
+
+
+def params_of(inp: GenerationInput) -> dict:
+    return {
+        "n": inp.n,
+        "size": inp.size,
+        "aspect_ratio": inp.aspect_ratio,
+        "seed": inp.seed,
+        "output_format": inp.output_format,
+        "quality": inp.quality,
+        "background": inp.background,
+        "input_images": len(inp.images),
+        "mask": inp.mask is not None,
+    }
+
+
+async def active_count(session: AsyncSession, user_id: str) -> int:
+    query = select(func.count()).where(Generation.user_id == user_id, Generation.status.in_(ACTIVE))
+    return (await session.execute(query)).scalar_one()
+
+
+async def create(
+    session: AsyncSession,
+    now: datetime,
+    ttl: timedelta,
+    user: User,
+    model: ModelInfo,
+    inp: GenerationInput,
+    *,
+    kind: str,
+    response_format: str,
+    runner: str,
+    max_active: int,
+    webhook_url: str | None = None,
+) -> Generation:
+    """A queued job for ``user``. Refused with 429 past ``max_active`` queued + running."""
+    if max_active and await active_count(session, user.id) >= max_active:
+        raise errors.RateLimited(
+            f"You have {max_active} generations queued or running, the most at once. Wait "
+            "for one to finish (or cancel one) and try again.",
+            retry_after=5,
+            code="too_many_active_jobs",
+        )
+    job = Generation(
+        id=new_id("gen"),
+        user_id=user.id,
+        model=model.id,
+        provider=model.provider,
+        prompt=inp.prompt,
+        params=params_of(inp),
+        warnings=[],
+        created_at=now,
+        expires_at=now + ttl,
+        kind=kind,
+        status="queued",
+        progress={},
+        response_format=response_format,
+        webhook_url=webhook_url,
+        runner=runner,
+        heartbeat_at=now,
+        cancel_requested=False,
+    )
+    session.add(job)
+    await session.flush()
+    await add_event(session, job, "queued", {}, now, ttl)
+    return job
+
+
+async def add_event(
+    session: AsyncSession,
+    job: Generation,
+    type_: str,
+    data: dict,
+    now: datetime,
+    ttl: timedelta,
+) -> JobEvent:
+    last = (
+        await session.execute(
+            select(func.max(JobEvent.seq)).where(JobEvent.generation_id == job.id)
+        )
+    ).scalar_one()
+    event = JobEvent(
+        generation_id=job.id,
+        user_id=job.user_id,
+        seq=(last or 0) + 1,
+        type=type_,
+        data=data,
+        created_at=now,
+        expires_at=now + ttl,
+    )
+    session.add(event)
+    await session.flush()
+    return event
+
+
+async def get(session: AsyncSession, now: datetime, user_id: str, job_id: str) -> Generation:
+    from imagedesigner.generation.history import live
+
+    job = (
+        await session.execute(
+            select(Generation).where(
+                Generation.id == job_id, Generation.user_id == user_id, live(now)
+            )
+        )
+    ).scalar_one_or_none()
+    if job is None:
+        raise errors.NotFound(NOT_FOUND, param="job_id")
+    return job
+
+
+async def events_after(
+    session: AsyncSession, job_id: str, after: int, limit: int = 100
+) -> list[JobEvent]:
+    query = (
+        select(JobEvent)
+        .where(JobEvent.generation_id == job_id, JobEvent.seq > after)
+        .order_by(JobEvent.seq)
+        .limit(limit)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def request_cancel(session: AsyncSession, job: Generation) -> bool:
+    """Asks the job's runner (on whichever instance) to stop. False when already final."""
+    if job.status in FINAL:
+        return False
+    await session.execute(
+        update(Generation).where(Generation.id == job.id).values(cancel_requested=True)
+    )
+    return True
+
+
+def finish(job: Generation, status: str, now: datetime, **values) -> None:
+    job.status = status
+    job.finished_at = now
+    job.heartbeat_at = None
+    for key, value in values.items():
+        setattr(job, key, value)

@@ -1,0 +1,296 @@
+"""Runs jobs in this process: bounded concurrency per provider, progress written as job events,
+cancellation that reaches the provider, and a heartbeat so other instances can tell a dead
+runner's jobs apart (the reaper marks them ``failed`` with code ``interrupted``).
+
+The uploads of an edit live only in this process's memory (the task's ``Work``), never at rest.
+Followers are woken through the notifier (in-process, or Redis pub/sub across instances).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import socket
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from imagedesigner import errors
+from imagedesigner.config import Settings
+from imagedesigner.db import uow
+from imagedesigner.db.models import Generation
+from imagedesigner.generation import jobs, service
+from imagedesigner.generation.normalize import GenerationInput
+from imagedesigner.infra.notify import LocalNotifier
+from imagedesigner.kit.clock import Clock
+from imagedesigner.providers.registry import Resolved
+from imagedesigner.storage.base import BlobStore
+
+log = logging.getLogger("imagedesigner.jobs")
+INTERRUPTED = {
+    "message": "The generation was interrupted: the server running it stopped. Nothing was "
+    "kept; start it again.",
+    "type": "api_error",
+    "param": None,
+    "code": "interrupted",
+}
+
+
+@dataclass
+class Work:
+    """What a job needs besides its row: the resolved model and the input, uploads included
+    (memory only)."""
+
+    job_id: str
+    user_id: str
+    resolved: Resolved
+    inp: GenerationInput
+    store_outputs: bool
+
+
+@dataclass
+class Finished:
+    status: str
+    outcome: service.Outcome | None = None
+    error: errors.DomainError | None = None
+
+
+def error_dict(exc: errors.DomainError) -> dict:
+    return {"message": exc.message, "type": exc.type, "param": exc.param, "code": exc.code}
+
+
+def _instance_id() -> str:
+    return f"{socket.gethostname()[:32]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+class JobRunner:
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker,
+        blobs: BlobStore,
+        settings: Settings,
+        clock: Clock,
+        notifier: LocalNotifier,
+    ) -> None:
+        self.sessions = sessions
+        self.blobs = blobs
+        self.settings = settings
+        self.clock = clock
+        self.notifier = notifier
+        self.instance_id = _instance_id()
+        self.tasks: dict[str, asyncio.Task[Finished]] = {}
+        self._gates: dict[str, asyncio.Semaphore] = {}
+        self._waiting: dict[str, list[str]] = defaultdict(list)
+        self._loops: list[asyncio.Task] = []
+
+    # --- running --------------------------------------------------------------------------
+    def _gate(self, provider: str) -> asyncio.Semaphore:
+        if provider not in self._gates:
+            limits = self.settings.job_concurrency
+            size = limits.get(provider, limits.get("default", 256))
+            self._gates[provider] = asyncio.Semaphore(max(1, size))
+        return self._gates[provider]
+
+    def start(self, work: Work) -> asyncio.Task[Finished]:
+        task = asyncio.create_task(self._run(work), name=f"job-{work.job_id}")
+        self.tasks[work.job_id] = task
+        task.add_done_callback(lambda _t: self.tasks.pop(work.job_id, None))
+        return task
+
+    async def _run(self, work: Work) -> Finished:
+        provider = work.resolved.model.provider
+        gate, queue = self._gate(provider), self._waiting[provider]
+        queue.append(work.job_id)
+        try:
+            if gate.locked():
+                await self._progress(work, {"stage": "queued", "position": len(queue)})
+            async with gate:
+                queue.remove(work.job_id)
+                await self._set(work, "running", {"stage": "running"}, started=True)
+                produced = await service.produce(
+                    self.settings,
+                    work.resolved,
+                    work.inp,
+                    safety_id=service.safety_identifier(
+                        self.settings.resolved_secret(), work.user_id
+                    ),
+                    progress=lambda event: self._progress(work, event),
+                )
+                return await self._succeed(work, produced)
+        except asyncio.CancelledError:
+            await asyncio.shield(self._end(work, "cancelled", None))
+            raise
+        except errors.DomainError as exc:
+            await self._end(work, "failed", error_dict(exc))
+            return Finished("failed", error=exc)
+        except Exception as exc:
+            log.error("job failed: %s", type(exc).__name__)  # the type only: no content
+            internal = errors.DomainError("Internal server error.", code="internal_error")
+            internal.status, internal.type = 500, "api_error"
+            await self._end(work, "failed", error_dict(internal))
+            return Finished("failed", error=internal)
+        finally:
+            if work.job_id in queue:
+                queue.remove(work.job_id)
+
+    async def _succeed(self, work: Work, produced: service.Produced) -> Finished:
+        now = self.clock.now()
+        async with self.sessions() as session:
+            job = await session.get(Generation, work.job_id)
+            if job is None:  # erased or deleted while it ran: keep nothing
+                return Finished("cancelled")
+            outcome = await service.store_result(
+                session,
+                self.blobs,
+                now,
+                job,
+                work.resolved.model,
+                produced,
+                store_outputs=work.store_outputs,
+            )
+            await jobs.add_event(
+                session, job, "completed", {"images": len(outcome.outputs)}, now, self._ttl
+            )
+            await uow.commit(session)
+        await self.notifier.publish(work.job_id)
+        return Finished("succeeded", outcome=outcome)
+
+    @property
+    def _ttl(self):
+        return self.settings.content_ttl
+
+    async def _set(self, work: Work, status: str, progress: dict, *, started: bool) -> None:
+        now = self.clock.now()
+        async with self.sessions() as session:
+            job = await session.get(Generation, work.job_id)
+            if job is None:
+                raise asyncio.CancelledError
+            job.status = status
+            job.progress = progress
+            job.runner, job.heartbeat_at = self.instance_id, now
+            if started:
+                job.started_at = now
+            await jobs.add_event(session, job, "progress", progress, now, self._ttl)
+            await uow.commit(session)
+        await self.notifier.publish(work.job_id)
+
+    async def _progress(self, work: Work, event: dict) -> None:
+        """A provider's progress report (or our own queue position) as a job event."""
+        now = self.clock.now()
+        partial = event.get("stage") == "partial_image"
+        data = dict(event)
+        async with self.sessions() as session:
+            job = await session.get(Generation, work.job_id)
+            if job is None:
+                return
+            if not partial:
+                job.progress = {**data, "percent": data.get("percent")}
+            await jobs.add_event(
+                session, job, "partial_image" if partial else "progress", data, now, self._ttl
+            )
+            await uow.commit(session)
+        await self.notifier.publish(work.job_id)
+
+    async def _end(self, work: Work, status: str, error: dict | None) -> None:
+        now = self.clock.now()
+        try:
+            async with self.sessions() as session:
+                job = await session.get(Generation, work.job_id)
+                if job is not None and job.status not in jobs.FINAL:
+                    jobs.finish(job, status, now, error=error)
+                    await jobs.add_event(
+                        session, job, "failed" if error else status, error or {}, now, self._ttl
+                    )
+                    await uow.commit(session)
+        except Exception as exc:  # noqa: BLE001 - the reaper finishes it later
+            log.warning("job state not recorded: %s", type(exc).__name__)
+        await self.notifier.publish(work.job_id)
+
+    # --- cancel, heartbeat, reaper -----------------------------------------------------------
+    def cancel_local(self, job_id: str) -> bool:
+        task = self.tasks.get(job_id)
+        if task is None or task.done():
+            return False
+        task.cancel()
+        return True
+
+    async def _beat(self) -> None:
+        """Heartbeat for this runner's jobs; stop the ones whose owner asked to cancel."""
+        ids = list(self.tasks)
+        if not ids:
+            return
+        now = self.clock.now()
+        async with self.sessions() as session:
+            await session.execute(
+                update(Generation)
+                .where(Generation.id.in_(ids), Generation.status.in_(jobs.ACTIVE))
+                .values(heartbeat_at=now, runner=self.instance_id)
+            )
+            wanted = (
+                await session.execute(
+                    select(Generation.id).where(
+                        Generation.id.in_(ids), Generation.cancel_requested.is_(True)
+                    )
+                )
+            ).scalars()
+            cancel = list(wanted)
+            await uow.commit(session)
+        for job_id in cancel:
+            self.cancel_local(job_id)
+
+    async def reap(self) -> int:
+        """Jobs whose runner went silent (killed instance): failed, ``interrupted``."""
+        now = self.clock.now()
+        cutoff = now - self.settings.job_stale_after
+        async with self.sessions() as session:
+            stale = list(
+                (
+                    await session.execute(
+                        select(Generation).where(
+                            Generation.status.in_(jobs.ACTIVE),
+                            Generation.heartbeat_at < cutoff,
+                        )
+                    )
+                ).scalars()
+            )
+            stale = [job for job in stale if job.id not in self.tasks]
+            for job in stale:
+                jobs.finish(job, "failed", now, error=INTERRUPTED)
+                await jobs.add_event(session, job, "failed", INTERRUPTED, now, self._ttl)
+            await uow.commit(session)
+        for job in stale:
+            await self.notifier.publish(job.id)
+        return len(stale)
+
+    async def _loop(self) -> None:
+        interval = self.settings.job_heartbeat_interval.total_seconds()
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self._beat()
+                await self.reap()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - keep beating
+                log.warning("job heartbeat failed: %s", type(exc).__name__)
+
+    async def start_background(self) -> None:
+        if not self._loops:
+            self._loops.append(asyncio.create_task(self._loop(), name="imagedesigner-jobs"))
+
+    async def aclose(self) -> None:
+        for task in self._loops:
+            task.cancel()
+        for task in list(self.tasks.values()):
+            task.cancel()
+        pending = [*self._loops, *self.tasks.values()]
+        for task in pending:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._loops.clear()
