@@ -84,16 +84,18 @@ async def test_crash_between_blob_and_row_leaves_orphan_that_sweep_removes(conta
 async def test_failed_row_write_removes_blobs(client, auth, container, monkeypatch):
     from imagedesigner.generation import service
 
-    real_store = service._store
+    real_store = service.store_result
 
-    def broken_sessions(*a, **kw):
-        raise RuntimeError("database went away")
+    async def store(session, *args, **kw):
+        outcome = await real_store(session, *args, **kw)  # the blobs are written
 
-    async def store(c, *args, **kw):
-        monkeypatch.setattr(c, "sessions", broken_sessions)
-        return await real_store(c, *args, **kw)
+        async def broken_commit():
+            raise RuntimeError("database went away")
 
-    monkeypatch.setattr(service, "_store", store)
+        monkeypatch.setattr(session, "commit", broken_commit)
+        return outcome
+
+    monkeypatch.setattr(service, "store_result", store)
     r = await client.post(
         "/v1/images/generations",
         json={"prompt": CANARY, "response_format": "url", "size": "256x256"},

@@ -22,7 +22,6 @@ from imagedesigner.api.schemas import (
     ImagesResponse,
     image_path,
 )
-from imagedesigner.db import uow
 from imagedesigner.generation import history, service
 from imagedesigner.generation.normalize import GenerationInput
 from imagedesigner.providers.base import ParamWarning
@@ -109,20 +108,27 @@ async def run(
     inp: GenerationInput,
     response_format,
     extra,
+    *,
+    kind: str = "generation",
+    stream: bool = False,
+    partial_images: int = 0,
 ):
-    resolved = c.registry.resolve(model_id)
-    request.state.model = resolved.model.id
-    store = response_format == "url" or c.settings.store_b64_outputs
+    """Every generation and edit is a job (``api/jobs.py``): sync, async or streamed."""
+    from imagedesigner.api import jobs as job_api
 
-    async def generate_and_commit() -> service.Outcome:
-        outcome = await service.generate(
-            session, c.blobs, c.settings, c.clock, user, resolved, inp, store_outputs=store
-        )
-        await uow.commit(session)
-        return outcome
-
-    outcome = await cancel_on_disconnect(request, generate_and_commit())
-    return render(request, c, outcome, response_format, extra)
+    return await job_api.submit(
+        request,
+        c,
+        session,
+        user,
+        model_id,
+        inp,
+        response_format,
+        extra,
+        kind=kind,
+        stream=stream,
+        partial_images=partial_images,
+    )
 
 
 @router.post("/generations")

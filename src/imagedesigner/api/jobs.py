@@ -32,6 +32,7 @@ from imagedesigner.generation.history import live
 from imagedesigner.generation.normalize import GenerationInput
 from imagedesigner.generation.runner import Work
 from imagedesigner.generation.service import ensure_not_restricted
+from imagedesigner.privacy.purge import purge
 from imagedesigner.providers.base import ParamWarning
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
@@ -171,10 +172,23 @@ async def submit(
         )
     if stream:
         return streams.openai_stream(request, c, job.id, user.id, kind, task, partial_images)
-    finished = await images.cancel_on_disconnect(request, task)
+    try:
+        finished = await images.cancel_on_disconnect(request, task)
+    except BaseException:
+        await asyncio.shield(_forget(c, job.id))
+        raise
     if finished.status != "succeeded":
+        # the caller gets the error in this response: nothing of the request is kept
+        await _forget(c, job.id)
         raise finished.error or errors.DomainError("The generation was cancelled.")
     return images.render(request, c, finished.outcome, response_format, extra)
+
+
+async def _forget(c: Container, job_id: str) -> None:
+    async with c.sessions() as session:
+        await purge(session, c.blobs, "generations", [job_id])
+        uow.scrub_after_commit(session)
+        await uow.commit(session)
 
 
 # --- the job API ------------------------------------------------------------------------------

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from imagedesigner import errors
+from imagedesigner.db import uow
 from imagedesigner.db.models import Generation, User
 from imagedesigner.db.models_jobs import JobEvent
 from imagedesigner.generation.normalize import GenerationInput
@@ -156,6 +157,17 @@ async def request_cancel(session: AsyncSession, job: Generation) -> bool:
         update(Generation).where(Generation.id == job.id).values(cancel_requested=True)
     )
     return True
+
+
+async def forget_content(session: AsyncSession, job: Generation) -> None:
+    """A job that failed or was cancelled keeps its state and error for its followers, not
+    its content: the prompt is blanked and its partial images deleted (and SQLite's WAL
+    truncated once committed)."""
+    job.prompt = ""
+    await session.execute(
+        delete(JobEvent).where(JobEvent.generation_id == job.id, JobEvent.type == "partial_image")
+    )
+    uow.scrub_after_commit(session)
 
 
 def finish(job: Generation, status: str, now: datetime, **values) -> None:

@@ -88,6 +88,7 @@ class JobRunner:
         self._gates: dict[str, asyncio.Semaphore] = {}
         self._waiting: dict[str, list[str]] = defaultdict(list)
         self._loops: list[asyncio.Task] = []
+        self._writing: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)  # one job, one writer
 
     # --- running --------------------------------------------------------------------------
     def _gate(self, provider: str) -> asyncio.Semaphore:
@@ -100,8 +101,12 @@ class JobRunner:
     def start(self, work: Work) -> asyncio.Task[Finished]:
         task = asyncio.create_task(self._run(work), name=f"job-{work.job_id}")
         self.tasks[work.job_id] = task
-        task.add_done_callback(lambda _t: self.tasks.pop(work.job_id, None))
+        task.add_done_callback(lambda _t: self._done(work.job_id))
         return task
+
+    def _done(self, job_id: str) -> None:
+        self.tasks.pop(job_id, None)
+        self._writing.pop(job_id, None)
 
     async def _run(self, work: Work) -> Finished:
         provider = work.resolved.model.provider
@@ -139,9 +144,21 @@ class JobRunner:
             if work.job_id in queue:
                 queue.remove(work.job_id)
 
+    # Bookkeeping is shielded: a cancel stops the provider call, never a write half way
+    # (an interrupted write could leave a connection holding SQLite's lock).
     async def _succeed(self, work: Work, produced: service.Produced) -> Finished:
+        return await asyncio.shield(self._store(work, produced))
+
+    async def _set(self, work: Work, status: str, progress: dict, *, started: bool) -> None:
+        await asyncio.shield(self._write_state(work, status, progress, started))
+
+    async def _progress(self, work: Work, event: dict) -> None:
+        """A provider's progress report (or our own queue position) as a job event."""
+        await asyncio.shield(self._write_progress(work, event))
+
+    async def _store(self, work: Work, produced: service.Produced) -> Finished:
         now = self.clock.now()
-        async with self.sessions() as session:
+        async with self._writing[work.job_id], self.sessions() as session:
             job = await session.get(Generation, work.job_id)
             if job is None:  # erased or deleted while it ran: keep nothing
                 return Finished("cancelled")
@@ -165,9 +182,9 @@ class JobRunner:
     def _ttl(self):
         return self.settings.content_ttl
 
-    async def _set(self, work: Work, status: str, progress: dict, *, started: bool) -> None:
+    async def _write_state(self, work: Work, status: str, progress: dict, started: bool) -> None:
         now = self.clock.now()
-        async with self.sessions() as session:
+        async with self._writing[work.job_id], self.sessions() as session:
             job = await session.get(Generation, work.job_id)
             if job is None:
                 raise asyncio.CancelledError
@@ -180,12 +197,11 @@ class JobRunner:
             await uow.commit(session)
         await self.notifier.publish(work.job_id)
 
-    async def _progress(self, work: Work, event: dict) -> None:
-        """A provider's progress report (or our own queue position) as a job event."""
+    async def _write_progress(self, work: Work, event: dict) -> None:
         now = self.clock.now()
         partial = event.get("stage") == "partial_image"
         data = dict(event)
-        async with self.sessions() as session:
+        async with self._writing[work.job_id], self.sessions() as session:
             job = await session.get(Generation, work.job_id)
             if job is None:
                 return
@@ -200,10 +216,11 @@ class JobRunner:
     async def _end(self, work: Work, status: str, error: dict | None) -> None:
         now = self.clock.now()
         try:
-            async with self.sessions() as session:
+            async with self._writing[work.job_id], self.sessions() as session:
                 job = await session.get(Generation, work.job_id)
                 if job is not None and job.status not in jobs.FINAL:
                     jobs.finish(job, status, now, error=error)
+                    await jobs.forget_content(session, job)
                     await jobs.add_event(
                         session, job, "failed" if error else status, error or {}, now, self._ttl
                     )
@@ -262,6 +279,7 @@ class JobRunner:
             stale = [job for job in stale if job.id not in self.tasks]
             for job in stale:
                 jobs.finish(job, "failed", now, error=INTERRUPTED)
+                await jobs.forget_content(session, job)
                 await jobs.add_event(session, job, "failed", INTERRUPTED, now, self._ttl)
             await uow.commit(session)
         for job in stale:
