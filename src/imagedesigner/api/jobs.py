@@ -32,6 +32,7 @@ from imagedesigner.generation.history import live
 from imagedesigner.generation.normalize import GenerationInput
 from imagedesigner.generation.runner import Work
 from imagedesigner.generation.service import ensure_not_restricted
+from imagedesigner.kit.clock import as_utc
 from imagedesigner.privacy.purge import purge
 from imagedesigner.providers.base import ParamWarning
 
@@ -100,8 +101,8 @@ async def result_of(
 
 
 def describe(job: Generation, now) -> dict:
-    started = job.started_at
-    end = job.finished_at or now
+    started = as_utc(job.started_at) if job.started_at is not None else None
+    end = as_utc(job.finished_at) if job.finished_at is not None else now
     progress = dict(job.progress or {})
     if started is not None:
         progress["elapsed_ms"] = int((end - started).total_seconds() * 1000)
@@ -123,8 +124,6 @@ def describe(job: Generation, now) -> dict:
 
 
 async def job_json(request: Request, c: Container, session: AsyncSession, job: Generation):
-    from imagedesigner.kit.clock import as_utc
-
     body = describe(job, as_utc(c.clock.now()))
     body["result"] = await result_of(request, c, session, job)
     return body
@@ -224,8 +223,6 @@ async def list_jobs(
     query = query.order_by(Generation.created_at.desc(), Generation.id.desc()).limit(limit + 1)
     rows = list((await session.execute(query)).scalars())
     more = len(rows) > limit
-    from imagedesigner.kit.clock import as_utc
-
     now = as_utc(c.clock.now())
     data = [describe(job, now) for job in rows[:limit]]
     return JSONResponse(
