@@ -38,8 +38,11 @@ async def _count_users(c, session) -> int:
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind")] = None,
     port: Annotated[int | None, typer.Option(help="Port")] = None,
+    workers: Annotated[
+        int, typer.Option(help="Processes serving the port (one per core; several need PostgreSQL)")
+    ] = 1,
 ) -> None:
-    """Run the web service (uvicorn) with the in-process sweeper."""
+    """Run the web service (uvicorn) with the in-process job runner and sweeper."""
     import uvicorn
 
     from imagedesigner.app import create_app
@@ -57,8 +60,15 @@ def serve(
 
     # redacting formatter, no access log (request_logs replaces it), tracebacks without messages
     log_config = log_hygiene.configure("INFO")
+    if workers > 1 and not settings.resolved_database_url().startswith("postgresql"):
+        raise runtime.fail(
+            "--workers above 1 needs a shared database: set IMAGEDESIGNER_DATABASE_URL to "
+            "PostgreSQL (and IMAGEDESIGNER_STORAGE_URI to Redis for shared limits and job events)."
+        )
     uvicorn.run(
-        create_app(settings),
+        create_app(settings) if workers == 1 else "imagedesigner.app:create_app",
+        factory=workers > 1,  # each worker process builds its app from the same settings
+        workers=workers,
         host=host,
         port=port,
         log_level="info",
