@@ -131,6 +131,7 @@ async def test_export_never_contains_content_past_its_ttl(client, auth, containe
 
 
 @pytest.mark.skipif(bool(TEST_DATABASE_URL), reason="file modes of the SQLite database")
+@pytest.mark.fresh_data_dir  # what Container.build makes, not the test template's copy
 async def test_database_and_data_folder_are_owner_only(container, data_dir):
     db = data_dir / "imagedesigner.db"
     assert stat.S_IMODE(db.stat().st_mode) == 0o600
