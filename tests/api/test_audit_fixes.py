@@ -5,16 +5,26 @@ from __future__ import annotations
 import io
 import stat
 import zipfile
+from dataclasses import replace
 from datetime import timedelta
 
 import httpx
 import pytest
 from PIL import Image
 
+from imagedesigner import errors
 from imagedesigner.accounts import service as accounts
+from imagedesigner.app import create_app
+from imagedesigner.container import Container
 from imagedesigner.errors import RateLimited
+from imagedesigner.generation import service
 from imagedesigner.infra.clientip import client_ip
-from tests.conftest import TEST_DATABASE_URL, make_user
+from imagedesigner.providers import local
+from imagedesigner.providers.registry import ProviderRegistry, create_provider
+from tests.conftest import TEST_DATABASE_URL, make_settings, make_user
+from tests.providers.conftest import OPENAI_KEY
+from tests.providers.fakes import fake_openai
+from tests.providers.fakes._common import FakeState
 
 
 def png(size=(64, 64)) -> bytes:
@@ -25,7 +35,7 @@ def png(size=(64, 64)) -> bytes:
 
 async def test_email_case_is_one_account(container):
     await make_user(container, "Ada@Example.com")
-    with pytest.raises(Exception, match="already exists"):
+    with pytest.raises(errors.Conflict, match="already exists"):
         await make_user(container, "ada@example.com")
     async with container.sessions() as s:
         assert await accounts.find_user_by_email(s, "ADA@EXAMPLE.COM") is not None
@@ -86,13 +96,29 @@ async def test_restricted_account_uploads_are_not_even_decoded(
     assert decoded == []
 
 
-async def test_seed_split_over_calls_stays_in_range(client, auth):
+async def test_seed_split_over_calls_stays_in_range(client, auth, container, monkeypatch):
+    # one image per call, as most provider models make: n=3 becomes three calls whose seeds
+    # continue from the request's and wrap at 2**32 instead of leaving the seed range
+    sketch = container.registry.providers["local"]
+    one_per_call = replace(local.SKETCH, capabilities=replace(local.SKETCH.capabilities, max_n=1))
+    monkeypatch.setattr(sketch, "models", lambda: [one_per_call])
+    seen = []
+    real_generate = sketch.generate
+
+    async def recording_generate(model, request, **kw):
+        seen.append(request)
+        return await real_generate(model, request, **kw)
+
+    monkeypatch.setattr(sketch, "generate", recording_generate)
     r = await client.post(
         "/v1/images/generations",
-        json={"prompt": "x", "size": "256x256", "seed": 2**32 - 1, "n": 2},
+        json={"prompt": "x", "size": "256x256", "seed": 2**32 - 1, "n": 3},
         headers=auth,
     )
-    assert r.status_code == 200
+    assert r.status_code == 200, r.text
+    assert len(r.json()["data"]) == 3
+    assert sorted(req.seed for req in seen) == [0, 1, 2**32 - 1]
+    assert all(req.n == 1 for req in seen)
 
 
 async def test_every_429_has_retry_after(app, auth):
@@ -131,7 +157,50 @@ async def test_export_never_contains_content_past_its_ttl(client, auth, containe
 
 
 @pytest.mark.skipif(bool(TEST_DATABASE_URL), reason="file modes of the SQLite database")
+@pytest.mark.fresh_data_dir  # what Container.build makes, not the test template's copy
 async def test_database_and_data_folder_are_owner_only(container, data_dir):
     db = data_dir / "imagedesigner.db"
     assert stat.S_IMODE(db.stat().st_mode) == 0o600
     assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+
+
+async def test_provider_retry_after_reaches_the_client_exactly(data_dir, clock, monkeypatch):
+    """The fake OpenAI answers 429 with ``Retry-After: 7`` every time: each retry waits exactly
+    7 s (more than the backoff would), and the client is told 7 s, not a default or a cap."""
+    settings = make_settings(
+        data_dir, openai_api_key=OPENAI_KEY, openai_base_url="http://fake-openai/v1"
+    )
+    state = FakeState(mode="429")
+    transport = httpx.ASGITransport(app=fake_openai.make_app(state, OPENAI_KEY))
+    registry = ProviderRegistry(
+        [
+            create_provider("local", settings),
+            create_provider("openai", settings, transport=transport),
+        ],
+        settings,
+    )
+    waits: list[float] = []
+
+    async def no_wait(delay: float) -> None:
+        waits.append(delay)
+
+    monkeypatch.setattr(service, "_sleep", no_wait)
+    c = await Container.build(settings, clock=clock, registry=registry)
+    try:
+        _, key = await make_user(c)
+        app = create_app(container=c, run_sweeper=False)
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://t"
+        ) as client:
+            r = await client.post(
+                "/v1/images/generations",
+                json={"model": "openai/gpt-image-1.5", "prompt": "a boat"},
+                headers={"Authorization": f"Bearer {key}"},
+            )
+    finally:
+        await c.aclose()
+    assert r.status_code == 429 and r.json()["error"]["code"] == "provider_rate_limited"
+    assert r.headers["retry-after"] == fake_openai.RETRY_AFTER == "7"
+    calls = [q for q in state.requests if q.method == "POST"]
+    assert len(calls) == settings.provider_max_retries + 1
+    assert waits == [7.0] * settings.provider_max_retries

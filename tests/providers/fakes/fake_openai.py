@@ -17,6 +17,7 @@ from starlette.routing import Route
 from ._common import FakeState, endless, hang, image_bytes, record
 
 CREATED = 1_767_268_800
+RETRY_AFTER = "7"  # seconds, sent with every 429 (mode "429"); recorded in state.extra too
 
 
 def _error(status: int, message: str, type_: str, code: str | None, headers=None) -> JSONResponse:
@@ -58,12 +59,13 @@ def error_mode(state: FakeState, key: str, request: Request) -> Response | None:
             "insufficient_quota",
         )
     if mode == "429":
+        state.extra["retry_after"] = int(RETRY_AFTER)
         return _error(
             429,
             "Rate limit reached for images per minute.",
             "requests",
             "rate_limit_exceeded",
-            headers={"Retry-After": "7"},
+            headers={"Retry-After": RETRY_AFTER},
         )
     if mode == "503":
         return _error(
