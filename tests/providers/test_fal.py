@@ -17,6 +17,7 @@ from imagedesigner.providers.base import (
     ProviderBadResponse,
     ProviderContentRefused,
     ProviderError,
+    running,
 )
 from imagedesigner.providers.registry import create_provider
 
@@ -73,14 +74,14 @@ async def test_flux_flow_headers_inputs_and_progress(state, clock):
     assert paths[1] == (
         "GET",
         "/fal-ai/flux/requests/req-" + paths[1][1].split("req-")[1],
-        "logs=0",
+        "logs=1",
     )
     assert paths[-1][0] == "GET" and paths[-1][1].endswith(paths[1][1].rsplit("/", 1)[0])
     assert events == [
         {"stage": "queued", "position": 3},
         {"stage": "queued", "position": 2},
         {"stage": "queued", "position": 1},
-        {"stage": "running"},
+        running(),
     ]
     assert len(result.images) == 2
     img = result.images[0]
@@ -209,3 +210,57 @@ async def test_exhausted_balance_is_out_of_credits(state, clock):
     state.mode = "locked"
     with pytest.raises(ProviderOutOfCredits, match="out of credits"):
         await provider.generate(_model("fal/flux-schnell"), ImageRequest(prompt="x"))
+
+
+async def test_progress_sequence_from_queue_positions_and_logs(state, clock):
+    provider = _provider(state, clock)
+    state.mode = "progress"
+    events = []
+
+    async def progress(event):
+        events.append(event)
+
+    prompt = "a red fox in the snow, for Jane Doe"
+    result = await provider.generate(
+        _model("fal/flux-dev"), ImageRequest(prompt=prompt), progress=progress
+    )
+    assert len(result.images) == 1
+    polls = [r for r in state.requests if r.path.endswith("/status")]
+    assert polls and all(r.url.endswith("/status?logs=1") for r in polls)
+    assert events == [
+        {"stage": "queued", "position": 3},
+        {"stage": "queued", "position": 2},
+        {"stage": "queued", "position": 1},
+        {"stage": "queued", "position": 0},
+        running(),  # "Loading weights" / the prompt echoed: no figures, no text
+        running(percent=25.0, step=7, steps=28, message="step 7/28"),
+        running(percent=50.0, step=14, steps=28, message=fake_fal.TQDM_LINE.strip()),
+        running(percent=71.4, step=20, steps=28),  # a line with the prompt in it: figures only
+    ]
+    assert all("fox" not in str(e) and "Jane" not in str(e) for e in events)
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        (None, running()),
+        ([], running()),
+        ([{"message": "Step 3/28"}], running(percent=10.7, step=3, steps=28, message="Step 3/28")),
+        (["30%"], running(percent=30.0, message="30%")),
+        (
+            [{"message": "steps: 5 of 10"}],
+            running(percent=50.0, step=5, steps=10, message="steps: 5 of 10"),
+        ),
+        ([{"message": "100% done for 'my secret prompt'"}], running(percent=100.0)),
+        ([{"message": "step 30/28"}], running()),  # impossible figures are not progress
+        ([{"message": "150%"}], running()),
+        ([{"message": "step 9/10 " + "x" * 300}], running()),  # too long to be a progress line
+        (
+            [{"message": "step 1/4"}, {"message": "warming up"}],
+            running(percent=25.0, step=1, steps=4, message="step 1/4"),
+        ),
+        ([{"level": "INFO"}, 42, {"message": 7}], running()),
+    ],
+)
+def test_progress_from_logs(lines, expected):
+    assert fal.progress_from_logs(lines) == expected

@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 import yaml
 
-from imagedesigner.providers import openai, openrouter
+from imagedesigner.providers import _http, openai, openrouter
 from imagedesigner.providers.base import ImageInput, ImageRequest
 from imagedesigner.providers.registry import create_provider
 
@@ -79,6 +79,80 @@ async def test_openai_request_and_fake_response_match_the_spec(state, clock, nat
     check("openai-openapi.yaml", "ImagesResponse", r.json())
 
 
+def _sse(raw: bytes) -> list[tuple[str, dict]]:
+    return [(e.event, json.loads(e.data)) for e in _http.SSEParser().feed(raw)]
+
+
+@pytest.mark.parametrize("kind", ["generation", "edit"])
+async def test_openai_stream_request_and_fake_events_match_the_spec(state, clock, kind):
+    provider = _openai(state, clock)
+    model = next(m for m in openai.MODELS if m.native_id == "gpt-image-1.5")
+    image = ImageInput(image_bytes(64, 48), "image/png", 64, 48)
+    received = []
+
+    async def progress(event):
+        received.append(event)
+
+    req = ImageRequest(
+        prompt="a lighthouse",
+        n=2,
+        size=(1024, 1536),
+        quality="high",
+        background="opaque",
+        images=(image,) if kind == "edit" else (),
+        partial_images=2,
+    )
+    result = await provider.generate(model, req, progress=progress)
+    await provider.aclose()
+    assert len(result.images) == 2
+    assert sum(e["stage"] == "partial_image" for e in received) == 4
+    sent = state.last()
+    headers = {"Authorization": f"Bearer {OPENAI_KEY}"}
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=fake_openai.make_app(state, OPENAI_KEY))
+    ) as client:
+        if kind == "generation":
+            check("openai-openapi.yaml", "CreateImageRequest", sent.json)
+            assert sent.json["stream"] is True and sent.json["partial_images"] == 2
+            r = await client.post(
+                "http://fake/v1/images/generations", json=sent.json, headers=headers
+            )
+        else:
+            files = [(k, (fn, data, ct)) for k, fs in sent.files.items() for fn, ct, data in fs]
+            form = {k: v[0] for k, v in sent.form.items()}
+            r = await client.post(
+                "http://fake/v1/images/edits", data=form, files=files, headers=headers
+            )
+    assert r.headers["content-type"].startswith("text/event-stream")
+    prefix, schemas = {
+        "generation": ("image_generation", ("ImageGenPartialImageEvent", "ImageGenCompletedEvent")),
+        "edit": ("image_edit", ("ImageEditPartialImageEvent", "ImageEditCompletedEvent")),
+    }[kind]
+    union = "ImageGenStreamEvent" if kind == "generation" else "ImageEditStreamEvent"
+    events = _sse(r.content)
+    expected = [f"{prefix}.partial_image"] * 2 + [f"{prefix}.completed"]
+    assert [name for name, _ in events] == expected * 2
+    for name, data in events:
+        assert data["type"] == name
+        check("openai-openapi.yaml", union, data)
+        check("openai-openapi.yaml", schemas[name.endswith(".completed")], data)
+
+
+async def test_fake_openai_stream_error_event_matches_the_spec(state, clock):
+    state.mode = "stream_error"
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=fake_openai.make_app(state, OPENAI_KEY))
+    ) as client:
+        r = await client.post(
+            "http://fake/v1/images/generations",
+            json={"model": "gpt-image-1.5", "prompt": "x", "stream": True, "partial_images": 1},
+            headers={"Authorization": f"Bearer {OPENAI_KEY}"},
+        )
+    events = _sse(r.content)
+    assert [name for name, _ in events] == ["image_generation.partial_image", "error"]
+    check("openai-openapi.yaml", "ErrorEvent", {"event": "error", "data": events[-1][1]})
+
+
 async def test_fake_openai_error_matches_the_spec(state, clock):
     state.mode = "401"
     async with httpx.AsyncClient(
@@ -119,6 +193,14 @@ def test_the_check_can_fail():
         check("openai-openapi.yaml", "CreateImageRequest", {"prompt": "x", "n": "two"})
     with pytest.raises(AssertionError):
         check("openrouter-openapi.yaml", "ChatRequest", {"messages": "not a list"})
+    with pytest.raises(AssertionError):
+        check(
+            "openai-openapi.yaml",
+            "ImageGenPartialImageEvent",
+            {"type": "image_generation.partial_image", "b64_json": 1},
+        )
+    with pytest.raises(AssertionError):
+        check("openai-openapi.yaml", "ErrorEvent", {"event": "error", "data": {"message": 1}})
 
 
 @pytest.mark.parametrize("response_format", ["b64_json", "url"])

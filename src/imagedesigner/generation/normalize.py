@@ -33,6 +33,10 @@ class GenerationInput:
     background: str | None = None
     images: tuple[ImageInput, ...] = ()
     mask: ImageInput | None = None
+    partial_images: int = 0  # previews to stream while generating (0..3)
+
+
+MAX_PARTIAL_IMAGES = 3
 
 
 @dataclass
@@ -206,6 +210,10 @@ def plan(inp: GenerationInput, model: ModelInfo, *, strict: bool, max_prompt: in
         raise errors.InvalidRequest(
             "output_format must be png, jpeg or webp.", param="output_format"
         )
+    if not 0 <= inp.partial_images <= MAX_PARTIAL_IMAGES:
+        raise errors.InvalidRequest(
+            f"partial_images must be between 0 and {MAX_PARTIAL_IMAGES}.", param="partial_images"
+        )
 
     warnings: list[W] = []
     size = _resolve_size(inp, caps, warnings)
@@ -232,6 +240,10 @@ def plan(inp: GenerationInput, model: ModelInfo, *, strict: bool, max_prompt: in
             W("background", "ignored", f"{model.id} cannot make a {background} background.")
         )
         background = None
+    partial_images = inp.partial_images
+    if partial_images and not caps.partial_images:
+        warnings.append(W("partial_images", "ignored", f"{model.id} cannot stream partial images."))
+        partial_images = 0
 
     per_call = max(caps.max_n, 1)
     counts = [per_call] * (inp.n // per_call) + ([inp.n % per_call] if inp.n % per_call else [])
@@ -260,6 +272,7 @@ def plan(inp: GenerationInput, model: ModelInfo, *, strict: bool, max_prompt: in
         background=background,
         images=inp.images,
         mask=inp.mask,
+        partial_images=partial_images,
     )
     calls = []
     offset = 0

@@ -11,6 +11,10 @@
   enforced while reading; the rest of an oversized body is never read), transport failures and
   non-2xx statuses translated into the :class:`ProviderError` family by :func:`error_for_status`.
   Adapters call it through :meth:`HttpProvider._send`, which adds their auth headers, cap and key.
+* :func:`send_events` — the same for an answer that is a ``text/event-stream``: the bytes go
+  through :class:`SSEParser` and each event to a callback as it arrives, with the size cap
+  counted over the whole stream and the same error mapping, mid-stream too
+  (:meth:`HttpProvider._send_events`).
 
 No httpx exception leaves this module, and no message built here contains a key: provider texts
 pass through :func:`redact` before they reach an exception.
@@ -26,7 +30,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -34,8 +38,9 @@ from typing import Any, TypedDict
 
 import httpx
 
+from imagedesigner import errors
 from imagedesigner.imaging.errors import ImagingError
-from imagedesigner.imaging.hygiene import validate_output
+from imagedesigner.imaging.hygiene import image_dimensions, sniff, validate_output
 from imagedesigner.providers.base import (
     ModelInfo,
     ProviderAuthError,
@@ -217,19 +222,19 @@ class Reply:
     body: bytes
 
 
-async def send(
+@asynccontextmanager
+async def _exchange(
     client: httpx.AsyncClient,
     method: str,
     url: str,
     *,
     label: str,
-    limit: int,
     parse_error: Callable[[int, bytes], ErrorInfo],
-    secrets: Iterable[str | None] = (),
+    secrets: tuple[str | None, ...],
     **kwargs: Any,
-) -> Reply:
-    """Send one request; return the (capped) body of a 2xx reply, raise ProviderError otherwise."""
-    secrets = tuple(secrets)
+) -> AsyncIterator[httpx.Response]:
+    """Open one streamed exchange and yield its 2xx response; a non-2xx status becomes a
+    ProviderError, and so does any httpx failure while the caller reads the body."""
     try:
         async with client.stream(method, url, **kwargs) as response:
             if response.status_code >= 400 or response.status_code < 200:
@@ -249,8 +254,7 @@ async def send(
                     f"{label} answered with a redirect (HTTP {response.status_code}), "
                     "which is not followed."
                 )
-            body = await read_capped(response, limit, label)
-            return Reply(response.status_code, response.headers, body)
+            yield response
     except ProviderError:
         raise
     except httpx.TimeoutException as exc:
@@ -266,6 +270,143 @@ async def send(
     except httpx.HTTPError as exc:
         log.warning("provider call failed: provider=%s error=%s", label, type(exc).__name__)
         raise ProviderError(f"The call to {label} failed ({type(exc).__name__}).") from None
+
+
+async def send(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    label: str,
+    limit: int,
+    parse_error: Callable[[int, bytes], ErrorInfo],
+    secrets: Iterable[str | None] = (),
+    **kwargs: Any,
+) -> Reply:
+    """Send one request; return the (capped) body of a 2xx reply, raise ProviderError otherwise."""
+    async with _exchange(
+        client, method, url, label=label, parse_error=parse_error, secrets=tuple(secrets), **kwargs
+    ) as response:
+        body = await read_capped(response, limit, label)
+        return Reply(response.status_code, response.headers, body)
+
+
+# --- Server-Sent Events ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SSEEvent:
+    event: str  # the ``event:`` field, "message" when the server sent none
+    data: str  # the ``data:`` lines joined with "\n"
+    id: str | None = None
+
+
+_EOL = re.compile(rb"\r\n|\r|\n")
+_BOM = b"\xef\xbb\xbf"
+
+
+class SSEParser:
+    """An incremental ``text/event-stream`` parser (the WHATWG rules, minus ``retry``).
+
+    :meth:`feed` takes raw bytes as they arrive and returns the events completed by them. Lines
+    end with CRLF, LF or CR (a CR at the end of a chunk waits for the next one, in case an LF
+    follows); ``:`` lines are comments; an event is dispatched at a blank line if it had data;
+    an event left unfinished at the end of the stream is dropped, as the standard says. The
+    parser keeps only the unfinished line and event, and scans each byte once, so a long line
+    costs linear time; the caller bounds the total (see :func:`send_events`).
+    """
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+        self._scan = 0  # bytes of _buf already searched for a line end
+        self._bom_checked = False
+        self._event = ""
+        self._data: list[str] = []
+        self._id: str | None = None
+
+    def feed(self, chunk: bytes) -> list[SSEEvent]:
+        self._buf += chunk
+        if not self._bom_checked:  # one UTF-8 BOM may open the stream
+            if len(self._buf) < 3 and _BOM.startswith(bytes(self._buf)):
+                return []
+            if self._buf.startswith(_BOM):
+                del self._buf[:3]
+            self._bom_checked = True
+        out: list[SSEEvent] = []
+        start, scan = 0, self._scan
+        while True:
+            match = _EOL.search(self._buf, scan)
+            if match is None:
+                scan = len(self._buf)
+                break
+            if match.group() == b"\r" and match.end() == len(self._buf):
+                scan = match.start()  # maybe the first half of a CRLF
+                break
+            self._line(bytes(self._buf[start : match.start()]), out)
+            start = scan = match.end()
+        del self._buf[:start]
+        self._scan = scan - start
+        return out
+
+    def _line(self, line: bytes, out: list[SSEEvent]) -> None:
+        if not line:
+            if self._data:
+                out.append(SSEEvent(self._event or "message", "\n".join(self._data), self._id))
+            self._event, self._data = "", []
+            return
+        text = line.decode("utf-8", "replace")
+        if text.startswith(":"):
+            return
+        name, sep, value = text.partition(":")
+        if sep and value.startswith(" "):
+            value = value[1:]
+        if name == "event":
+            self._event = value
+        elif name == "data":
+            self._data.append(value)
+        elif name == "id" and "\0" not in value:
+            self._id = value
+
+
+async def send_events(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    label: str,
+    limit: int,
+    parse_error: Callable[[int, bytes], ErrorInfo],
+    on_event: Callable[[SSEEvent], Awaitable[None]],
+    secrets: Iterable[str | None] = (),
+    **kwargs: Any,
+) -> Reply | None:
+    """Send one request whose 2xx answer is a ``text/event-stream``; await ``on_event`` for each
+    event as it arrives. Returns None once the stream ends.
+
+    The response-size cap ``limit`` counts every byte of the stream (not each event): past it the
+    call fails with :class:`ProviderBadResponse` and the rest is never read. Status errors and
+    transport failures, also mid-stream, map as in :func:`send`; a ProviderError raised by
+    ``on_event`` (e.g. for an ``error`` event) ends the call. A 2xx answer that is not an event
+    stream is read like :func:`send` reads it and returned as a :class:`Reply`.
+    """
+    async with _exchange(
+        client, method, url, label=label, parse_error=parse_error, secrets=tuple(secrets), **kwargs
+    ) as response:
+        ctype = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        if ctype != "text/event-stream":
+            body = await read_capped(response, limit, label)
+            return Reply(response.status_code, response.headers, body)
+        declared = response.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise ProviderBadResponse(f"The response from {label} exceeded {limit} bytes.")
+        parser, total = SSEParser(), 0
+        async for chunk in response.aiter_bytes():
+            total += len(chunk)
+            if total > limit:
+                raise ProviderBadResponse(f"The response from {label} exceeded {limit} bytes.")
+            for event in parser.feed(chunk):
+                await on_event(event)
+    return None
 
 
 async def _read_error_body(response: httpx.Response) -> bytes:
@@ -330,6 +471,20 @@ def check_image(
     except Exception as exc:  # anything else the decoder throws is still a bad response
         log.warning("provider output rejected: provider=%s error=%s", label, type(exc).__name__)
         raise ProviderBadResponse(f"{label} returned data that is not a valid image.") from None
+
+
+def image_header(data: bytes, *, max_pixels: int) -> tuple[str, int, int] | None:
+    """A cheap look at image bytes: ``(format, width, height)`` from the magic bytes and header
+    alone (no decoding), or None when they are not a PNG, JPEG or WebP within ``max_pixels``.
+    For previews (partial images); final outputs go through :func:`check_image`."""
+    try:
+        fmt = sniff(data)
+        width, height = image_dimensions(data)
+    except errors.DomainError:
+        return None
+    if width <= 0 or height <= 0 or width * height > max_pixels:
+        return None
+    return fmt, width, height
 
 
 class HttpArgs(TypedDict, total=False):
@@ -445,6 +600,28 @@ class HttpProvider:
             label=label or self.label,
             limit=self.max_response_bytes,
             parse_error=parse_error or self.parse_error,
+            secrets=(self._api_key,),
+            **kwargs,
+        )
+
+    async def _send_events(
+        self,
+        method: str,
+        url: str,
+        *,
+        on_event: Callable[[SSEEvent], Awaitable[None]],
+        **kwargs: Any,
+    ) -> Reply | None:
+        """:func:`send_events` with this provider's pool, cap, error parser and key headers."""
+        kwargs["headers"] = {**self._headers(self._require_key()), **kwargs.get("headers", {})}
+        return await send_events(
+            self._get_client(),
+            method,
+            url,
+            label=self.label,
+            limit=self.max_response_bytes,
+            parse_error=self.parse_error,
+            on_event=on_event,
             secrets=(self._api_key,),
             **kwargs,
         )

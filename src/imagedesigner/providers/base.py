@@ -32,6 +32,9 @@ class ImageRequest:
     images: tuple[ImageInput, ...] = ()
     mask: ImageInput | None = None
     safety_identifier: str | None = None  # HMAC of the account id, never the raw id
+    # previews to stream while the image is made (0..3); only for models whose capabilities
+    # list partial_images, and only when the caller passes a progress callback
+    partial_images: int = 0
 
     @property
     def is_edit(self) -> bool:
@@ -84,6 +87,7 @@ class Capabilities:
     output_formats: tuple[str, ...] = ("png",)
     qualities: tuple[str, ...] = ()
     backgrounds: tuple[str, ...] = ()
+    partial_images: bool = False  # can stream partial images (previews) while generating
 
     def as_dict(self) -> dict:
         return {
@@ -100,6 +104,7 @@ class Capabilities:
             "output_formats": list(self.output_formats),
             "qualities": list(self.qualities),
             "backgrounds": list(self.backgrounds),
+            "partial_images": self.partial_images,
         }
 
 
@@ -131,6 +136,40 @@ class SubprocessorInfo:
 
 
 ProgressCallback = Callable[[dict], Awaitable[None]]
+"""Where a provider reports how a call is going; each call becomes a job event followers see.
+
+The ``event`` is one of these dicts (providers send every key, ``None`` when unknown):
+
+* ``{"stage": "queued", "position": int | None}`` — waiting upstream (fal's queue, 0-based) or
+  in our own runner's queue.
+* ``{"stage": "running", "percent": float | None, "step": int | None, "steps": int | None,
+  "message": str | None}`` — being made; ``percent`` is 0..100. Build it with :func:`running`.
+* ``{"stage": "rendering", "done": int, "total": int}`` — the local renderer's images done.
+* ``{"stage": "partial_image", "b64_json": str, "index": int, "output_format": str}`` — a
+  preview (OpenAI streaming): base64 of a PNG/JPEG/WebP whose header was checked, ``index`` the
+  provider's 0-based partial index, ``output_format`` ``png|jpeg|webp`` as sniffed.
+
+Privacy: no event carries the prompt, a key, or a provider's free text: ``message`` is at most
+a provider's log line that consists of nothing but a progress figure (``step 3/28``, ``30%``).
+The callback is awaited inside the provider's deadline, so it should be quick.
+"""
+
+
+def running(
+    *,
+    percent: float | None = None,
+    step: int | None = None,
+    steps: int | None = None,
+    message: str | None = None,
+) -> dict:
+    """A ``running`` progress event (see :data:`ProgressCallback`)."""
+    return {
+        "stage": "running",
+        "percent": percent,
+        "step": step,
+        "steps": steps,
+        "message": message,
+    }
 
 
 class ImageProvider(Protocol):

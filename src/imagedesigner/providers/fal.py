@@ -1,9 +1,14 @@
 """fal.ai adapter (FLUX schnell/dev/pro, FLUX Kontext edits, nano-banana) over fal's queue API.
 
 Flow: submit ``POST {base_url}/{endpoint}`` (``base_url`` is the queue URL, ``fal_queue_url``)
-→ poll ``GET …/{owner}/{alias}/requests/{id}/status?logs=0`` (queue position reported through the
-``progress`` callback) → ``GET …/requests/{id}`` for the result. If the call is cancelled (client
-disconnect) or hits the deadline, ``PUT …/requests/{id}/cancel`` is sent before re-raising.
+→ poll ``GET …/{owner}/{alias}/requests/{id}/status?logs=1`` → ``GET …/requests/{id}`` for the
+result. Progress goes to the ``progress`` callback, each change once: ``IN_QUEUE`` →
+``{"stage": "queued", "position": queue_position}``, ``IN_PROGRESS`` → ``{"stage": "running", …}``
+with ``percent`` / ``step`` / ``steps`` read from the newest log line that looks like progress
+(``step 3/28``, ``30%``, a tqdm bar). Logs can echo anything (the prompt too), so a log line is
+never passed on, except as ``message`` when it consists of nothing but such a figure. If the
+call is cancelled (client disconnect) or hits the deadline, ``PUT …/requests/{id}/cancel`` is
+sent before re-raising.
 Status/result/cancel URLs are built from the configured queue URL, never taken
 from the response, so the key is only ever sent to that host.
 
@@ -37,6 +42,7 @@ from imagedesigner.providers.base import (
     ProviderInvalidRequest,
     ProviderResult,
     SubprocessorInfo,
+    running,
 )
 
 NAME = "fal"
@@ -290,7 +296,7 @@ class FalProvider(_http.HttpProvider):
                 pos = status.get("queue_position")
                 event = {"stage": "queued", "position": pos if isinstance(pos, int) else None}
             elif state == "IN_PROGRESS":
-                event = {"stage": "running"}
+                event = progress_from_logs(status.get("logs"))
             else:
                 raise ProviderError(f"{LABEL} reported the job as {str(state)[:40]}.")
             if progress is not None and event != last:
@@ -298,7 +304,7 @@ class FalProvider(_http.HttpProvider):
             last = event
             if status is not first:
                 await asyncio.sleep(self.poll_interval)
-            status = await self._call("GET", f"{base}/status", params={"logs": "0"})
+            status = await self._call("GET", f"{base}/status", params={"logs": "1"})
 
     async def _cancel(self, base: str, key: str) -> None:
         """Best effort: tell fal to drop the queued job (client went away or deadline hit)."""
@@ -359,6 +365,65 @@ class FalProvider(_http.HttpProvider):
         )
         ctype = reply.headers.get("content-type", "").split(";")[0].strip() or None
         return reply.body, declared or (ctype if ctype in MEDIA_TYPES.values() else None)
+
+
+# --- progress from fal's logs -----------------------------------------------------------------
+
+_LOG_LINES_READ = 50  # the newest log lines looked at per poll
+_LOG_LINE_MAX = 200  # longer lines are not looked at (a progress line is short)
+_STEP = re.compile(r"\bsteps?\s*:?\s*(\d{1,5})\s*(?:/|of)\s*(\d{1,5})\b", re.IGNORECASE)
+_TQDM = re.compile(r"(\d{1,3})%\s*\|[^|]{0,80}\|\s*(\d{1,5})\s*/\s*(\d{1,5})\b")
+_PERCENT = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,2})?)\s?%")
+# a line made of nothing but a progress figure may be shown as it is
+_ONLY_PROGRESS = re.compile(
+    r"(?:(?:step|steps|progress|denoising|sampling|inference)\s*:?\s*)?"
+    r"(?:\d{1,5}\s*(?:/|of)\s*\d{1,5}(?:\s*steps?)?|\d{1,3}(?:\.\d{1,2})?\s?%)"
+    r"(?:\s*\(\d{1,3}(?:\.\d{1,2})?\s?%\))?"
+    r"|\d{1,3}%\s*\|[^|\w]{0,80}\|\s*\d{1,5}/\d{1,5}\s*(?:\[[\d:<>,.?\s]*(?:it/s|s/it)?\])?",
+    re.IGNORECASE,
+)
+
+
+def _parse_progress(line: str) -> tuple[float | None, int | None, int | None] | None:
+    """``(percent, step, steps)`` from one log line that looks like progress, else None."""
+    if len(line) > _LOG_LINE_MAX:
+        return None
+    if match := _TQDM.search(line):
+        percent, step, steps = float(match.group(1)), int(match.group(2)), int(match.group(3))
+    elif match := _STEP.search(line):
+        step, steps = int(match.group(1)), int(match.group(2))
+        percent = None
+    elif match := _PERCENT.search(line):
+        percent, step, steps = float(match.group(1)), None, None
+    else:
+        return None
+    if steps is not None and (steps <= 0 or step is None or step > steps):
+        return None
+    if percent is None and step is not None and steps:
+        percent = round(100.0 * step / steps, 1)
+    if percent is not None and not 0.0 <= percent <= 100.0:
+        return None
+    return percent, step, steps
+
+
+def progress_from_logs(logs: object) -> dict:
+    """The ``running`` event for an IN_PROGRESS status: figures from the newest progress line of
+    ``logs`` (fal's ``[{"message": …, "level": …, "timestamp": …}]``), None where there are none.
+    The raw line becomes ``message`` only when it is nothing but the figure."""
+    if not isinstance(logs, list):
+        return running()
+    for entry in reversed(logs[-_LOG_LINES_READ:]):
+        line = entry.get("message") if isinstance(entry, dict) else entry
+        if not isinstance(line, str):
+            continue
+        parsed = _parse_progress(line)
+        if parsed is None:
+            continue
+        percent, step, steps = parsed
+        text = line.strip()
+        message = text if _ONLY_PROGRESS.fullmatch(text) else None
+        return running(percent=percent, step=step, steps=steps, message=message)
+    return running()
 
 
 def _completed_error(status: dict, key: str) -> ProviderError:

@@ -6,12 +6,22 @@ the ``send_safety_identifier`` argument is on (setting ``openai_send_safety_iden
 id). ``user`` is never sent. OpenAI has no per-request retention flag
 (no ``store`` for images): retention is the organisation's data controls — see docs/providers.md.
 
+Streaming: when the request asks for ``partial_images`` (1..3), the model can stream
+(``Capabilities.partial_images``) and the caller passes a ``progress`` callback, the call also
+sends ``stream: true`` and ``partial_images``, and reads the ``text/event-stream`` answer: each
+``image_generation.partial_image`` / ``image_edit.partial_image`` whose bytes have a real image
+header goes to ``progress`` as a ``partial_image`` event; each ``….completed`` event is a final
+image (validated like any output) and carries ``usage``; an ``error`` event ends the call with the
+matching ProviderError. Without partial images asked for, nothing streams.
+
 The model catalogue is the data table :data:`MODELS`; retired models (DALL·E 2/3, gpt-image-1) are kept
 with ``retired=True`` and hidden unless ``enable_retired_models`` is set.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import math
 from typing import Unpack
 
@@ -25,10 +35,14 @@ from imagedesigner.providers.base import (
     ParamWarning,
     ProgressCallback,
     ProviderBadResponse,
+    ProviderError,
     ProviderInvalidRequest,
     ProviderResult,
     SubprocessorInfo,
+    running,
 )
+
+log = logging.getLogger("imagedesigner.providers")
 
 NAME = "openai"
 LABEL = "OpenAI"
@@ -53,7 +67,9 @@ _GPT = {
     "output_formats": ("png", "jpeg", "webp"),
     "qualities": ("low", "medium", "high", "auto"),
     "backgrounds": ("transparent", "opaque", "auto"),
+    "partial_images": True,  # stream + partial_images (research/providers.md §1.2, §1.6)
 }
+MAX_PARTIAL_IMAGES = 3
 # gpt-image-2: any WxH, both sides multiples of 16, aspect between 1:3 and 3:1, at most 3840x2160.
 GPT2_MAX_PIXELS = 3840 * 2160
 GPT2_MAX_RATIO = 3.0
@@ -225,7 +241,9 @@ class OpenAIProvider(_http.HttpProvider):
         super().__init__(**http)
         self.send_safety_identifier = send_safety_identifier
 
-    def _fields(self, model: ModelInfo, request: ImageRequest) -> tuple[dict, list[ParamWarning]]:
+    def _fields(
+        self, model: ModelInfo, request: ImageRequest, *, partials: int = 0
+    ) -> tuple[dict, list[ParamWarning]]:
         caps = model.capabilities
         size, warnings = _choose_size(model, request)
         fields: dict = {"model": model.native_id, "prompt": request.prompt, "n": request.n}
@@ -256,6 +274,9 @@ class OpenAIProvider(_http.HttpProvider):
                 )
         if self.send_safety_identifier and request.safety_identifier:
             fields["safety_identifier"] = request.safety_identifier
+        if partials:
+            fields["stream"] = True
+            fields["partial_images"] = partials
         return fields, warnings
 
     async def generate(
@@ -266,8 +287,11 @@ class OpenAIProvider(_http.HttpProvider):
         progress: ProgressCallback | None = None,
     ) -> ProviderResult:
         self._require_key()
-        fields, warnings = self._fields(model, request)
         caps = model.capabilities
+        partials = 0
+        if progress is not None and caps.partial_images and request.partial_images > 0:
+            partials = min(request.partial_images, MAX_PARTIAL_IMAGES)
+        fields, warnings = self._fields(model, request, partials=partials)
         if request.is_edit:
             if not caps.edits:
                 raise ProviderInvalidRequest(f"{model.id} cannot edit images.", param="image")
@@ -280,15 +304,28 @@ class OpenAIProvider(_http.HttpProvider):
             if request.mask is not None:
                 files.append(("mask", ("mask.png", request.mask.data, request.mask.media_type)))
             url = f"{self.base_url}/images/edits"
-            kwargs: dict = {"data": {k: str(v) for k, v in fields.items()}, "files": files}
+            kwargs: dict = {"data": {k: _form(v) for k, v in fields.items()}, "files": files}
         else:
             url = f"{self.base_url}/images/generations"
             kwargs = {"json": fields}
         if progress is not None:
-            await progress({"stage": "running"})
+            await progress(running())
+        if not partials or progress is None:
+            async with self._deadline():
+                reply = await self._send("POST", url, **kwargs)
+            return self._result(model, request, reply.body, warnings)
+        stream = _Stream(self, model, request, progress)
         async with self._deadline():
-            reply = await self._send("POST", url, **kwargs)
-        return self._result(model, request, reply.body, warnings)
+            json_reply = await self._send_events(
+                "POST",
+                url,
+                headers={"Accept": "text/event-stream"},
+                on_event=stream.on_event,
+                **kwargs,
+            )
+        if json_reply is not None:  # answered with plain JSON after all: read it as today
+            return self._result(model, request, json_reply.body, warnings)
+        return stream.result(warnings)
 
     def _result(
         self, model: ModelInfo, request: ImageRequest, raw: bytes, warnings: list[ParamWarning]
@@ -320,6 +357,146 @@ class OpenAIProvider(_http.HttpProvider):
         return ProviderResult(
             images=images, warnings=warnings, usage=usage if isinstance(usage, dict) else None
         )
+
+
+class _Stream:
+    """Reads one streamed Images answer (events in order), see the module docstring."""
+
+    def __init__(
+        self,
+        provider: OpenAIProvider,
+        model: ModelInfo,
+        request: ImageRequest,
+        progress: ProgressCallback,
+    ) -> None:
+        self.provider = provider
+        self.model = model
+        self.request = request
+        self.progress = progress
+        self.prefix = "image_edit" if request.is_edit else "image_generation"
+        self.images: list[GeneratedImage] = []
+        self.usage: dict | None = None
+        self.partials = 0
+
+    async def on_event(self, event: _http.SSEEvent) -> None:
+        if event.data.strip() == "[DONE]":
+            return
+        try:
+            obj = json.loads(event.data)
+        except ValueError:
+            raise ProviderBadResponse(
+                f"{LABEL} streamed an event that is not valid JSON."
+            ) from None
+        if not isinstance(obj, dict):
+            raise ProviderBadResponse(f"{LABEL} streamed an unexpected event.")
+        kind = obj.get("type") if isinstance(obj.get("type"), str) else event.event
+        if (
+            event.event == "error"
+            or kind == "error"
+            or ("error" in obj and kind not in self._known)
+        ):
+            raise self._error(obj)
+        if kind == f"{self.prefix}.partial_image":
+            await self._partial(obj)
+        elif kind == f"{self.prefix}.completed":
+            self._completed(obj)
+        # any other event (a future kind, a keep-alive) is not ours to act on
+
+    @property
+    def _known(self) -> tuple[str, str]:
+        return (f"{self.prefix}.partial_image", f"{self.prefix}.completed")
+
+    async def _partial(self, obj: dict) -> None:
+        b64 = obj.get("b64_json")
+        try:
+            data = _http.decode_b64(b64, LABEL)
+        except ProviderBadResponse:
+            data = b""
+        head = _http.image_header(data, max_pixels=self.provider.max_image_pixels)
+        if head is None:  # a preview that is not an image is dropped, not passed on
+            log.warning("provider partial image dropped: provider=%s reason=not_an_image", LABEL)
+            return
+        index = obj.get("partial_image_index")
+        if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+            index = self.partials
+        self.partials += 1
+        await self.progress(
+            {"stage": "partial_image", "b64_json": b64, "index": index, "output_format": head[0]}
+        )
+
+    def _completed(self, obj: dict) -> None:
+        raw = _http.decode_b64(obj.get("b64_json"), LABEL)
+        fmt = obj.get("output_format")
+        if fmt not in MEDIA_TYPES:
+            fmt = self.request.output_format
+        media_type, w, h = self.provider._check_image(raw, MEDIA_TYPES[fmt])
+        self.images.append(GeneratedImage(data=raw, media_type=media_type, width=w, height=h))
+        usage = obj.get("usage")
+        if isinstance(usage, dict):
+            self.usage = usage
+
+    def _error(self, obj: dict) -> ProviderError:
+        err = obj.get("error") if isinstance(obj.get("error"), dict) else obj
+        info = _parse_error(0, json.dumps({"error": err}).encode())
+        status = _stream_error_status(err)
+        secrets = (self.provider._api_key,)
+        exc = _http.error_for_status(LABEL, status, {}, info, secrets)
+        log.warning(
+            "provider stream failed: provider=%s code=%s error=%s",
+            LABEL,
+            _http.redact(info.code or "-", secrets),
+            exc.code,
+        )
+        return exc
+
+    def result(self, warnings: list[ParamWarning]) -> ProviderResult:
+        if not self.images:
+            raise ProviderBadResponse(f"{LABEL} ended the stream before the image was complete.")
+        if len(self.images) < self.request.n:
+            warnings = [
+                *warnings,
+                ParamWarning(
+                    "n",
+                    "approximated",
+                    f"{LABEL} streamed {len(self.images)} of the {self.request.n} images asked for.",
+                ),
+            ]
+        return ProviderResult(images=self.images, warnings=warnings, usage=self.usage)
+
+
+# An error event carries no HTTP status: its code (or type) stands for the one it would have had.
+_STREAM_ERROR_STATUS = {
+    "invalid_api_key": 401,
+    "authentication_error": 401,
+    "permission_denied": 403,
+    "rate_limit_exceeded": 429,
+    "rate_limit_error": 429,
+    "requests": 429,
+    "tokens": 429,
+    "invalid_request_error": 400,
+    "invalid_value": 400,
+    "image_generation_user_error": 400,
+    "server_overloaded": 503,
+    "overloaded_error": 503,
+    "service_unavailable": 503,
+    "timeout": 504,
+    "request_timeout": 504,
+}
+
+
+def _stream_error_status(err: dict) -> int:
+    for key in ("code", "type"):
+        value = err.get(key)
+        if isinstance(value, str) and value in _STREAM_ERROR_STATUS:
+            return _STREAM_ERROR_STATUS[value]
+    return 500  # server_error and anything unknown: a plain upstream error
+
+
+def _form(value: object) -> str:
+    """A multipart field value: booleans as JSON spells them (``stream=true``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _ext(media_type: str) -> str:

@@ -2,7 +2,11 @@
 
 Written from research/providers.md §3 (queue flow, status values, output JSON §3.8, error bodies
 §3.9). Every request is recorded in ``state.requests``; ``state.mode`` switches error behaviour;
-``state.extra["steps"]`` scripts the statuses a job goes through.
+``state.extra["steps"]`` scripts the statuses a job goes through: ``(status, queue_position)`` or
+``(status, queue_position, new log lines)``. Mode ``progress`` runs :data:`PROGRESS_STEPS`:
+IN_QUEUE with decreasing positions, IN_PROGRESS with log lines (some progress, some not, one
+echoing the prompt), then COMPLETED. Logs are cumulative, as fal returns them, and only sent
+when the status is asked for with ``logs=1``.
 """
 
 from __future__ import annotations
@@ -18,6 +22,19 @@ from starlette.routing import Route
 from ._common import MEDIA, FakeState, endless, hang, image_bytes, record
 
 DEFAULT_STEPS = [("IN_QUEUE", 2), ("IN_QUEUE", 1), ("IN_PROGRESS", None), ("COMPLETED", None)]
+TQDM_LINE = " 50%|█████     | 14/28 [00:01<00:01,  9.80it/s]"
+PROGRESS_STEPS = [
+    ("IN_QUEUE", 2),
+    ("IN_QUEUE", 1),
+    ("IN_QUEUE", 0),
+    ("IN_PROGRESS", None, ["Loading weights", "Prompt: {prompt}"]),
+    ("IN_PROGRESS", None, ["step 7/28"]),
+    ("IN_PROGRESS", None, []),  # nothing new: the same figures, no new event
+    ("IN_PROGRESS", None, [TQDM_LINE]),
+    ("IN_PROGRESS", None, ["Denoising '{prompt}', step 20/28 (71%)"]),
+    ("IN_PROGRESS", None, ["Prompt: {prompt}, seed 42", "Decoding latents"]),
+    ("COMPLETED", None, ["Done"]),
+]
 PRESETS = {"square_hd": (1024, 1024), "landscape_4_3": (1024, 768)}
 _ids = itertools.count(1)
 
@@ -103,16 +120,35 @@ def make_app(state: FakeState, key: str) -> Starlette:
     async def status(request: Request) -> Response:
         await record(state, request)
         job = state.extra["jobs"][request.path_params["rid"]]
-        steps = state.extra.get("steps", DEFAULT_STEPS)
+        default = PROGRESS_STEPS if state.mode == "progress" else DEFAULT_STEPS
+        steps = state.extra.get("steps", default)
         if state.mode == "queue_forever":
             return JSONResponse({"status": "IN_QUEUE", "queue_position": 5}, status_code=202)
-        name, pos = steps[min(job["polls"], len(steps) - 1)]
+        step = steps[min(job["polls"], len(steps) - 1)]
+        name, pos = step[0], step[1]
+        if job["polls"] < len(steps):
+            prompt = str((job["input"] or {}).get("prompt", ""))
+            for line in step[2] if len(step) > 2 else []:
+                job.setdefault("logs", []).append(
+                    {
+                        "message": line.format(prompt=prompt),
+                        "level": "INFO",
+                        "source": "user",
+                        "timestamp": "2026-12-01T12:00:00.000000",
+                    }
+                )
         job["polls"] += 1
+        with_logs = request.query_params.get("logs") == "1"
         body: dict = {"status": name, "request_id": request.path_params["rid"]}
         if name == "IN_QUEUE":
             body["queue_position"] = pos
+        if name == "IN_PROGRESS":
+            body["logs"] = list(job.get("logs", [])) if with_logs else None
         if name == "COMPLETED":
-            body.update(logs=None, metrics={"inference_time": 0.4})
+            body.update(
+                logs=list(job.get("logs", [])) if with_logs else None,
+                metrics={"inference_time": 0.4},
+            )
             if state.mode in ("completed_error", "completed_error_ok_result"):
                 body.update(error="Invalid status code: 500", error_type="runner_error")
         return JSONResponse(body, status_code=200 if name == "COMPLETED" else 202)
