@@ -1,11 +1,11 @@
-"""``create_app(settings)``: the ASGI app, and the one place where routers are composed. The
-lifespan builds the container (or takes one)."""
+"""``create_app(settings)``: the ASGI app, and the one place where routers and middleware are
+composed. The lifespan builds the container (or takes one)."""
 
 from __future__ import annotations
 
 import contextlib
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from imagedesigner import __version__
 from imagedesigner.api import (
@@ -25,13 +25,15 @@ from imagedesigner.api import (
     websession,
 )
 from imagedesigner.api import errors as api_errors
-from imagedesigner.api.middleware import BodyLimit, RequestLogMiddleware
+from imagedesigner.api import openapi as api_openapi
+from imagedesigner.api.deps import storable_parameters
+from imagedesigner.api.middleware import BodyLimit, Hsts, RequestLogMiddleware
 from imagedesigner.api.ratelimit import Limiter
 from imagedesigner.config import Settings
 from imagedesigner.container import Container
 from imagedesigner.infra import logging as log_hygiene
 from imagedesigner.retention import scheduler
-from imagedesigner.web import pages
+from imagedesigner.web import docs, pages
 from imagedesigner.web import policy as policy_pages
 
 ROUTERS = [
@@ -51,6 +53,24 @@ ROUTERS = [
     policy_pages.router,
     pages.router,
 ]
+DESCRIPTION = (
+    "OpenAI-compatible image generation. Authenticate with `Authorization: Bearer <API key>`. "
+    'Every error is OpenAI\'s envelope `{"error": {"message", "type", "param", '
+    '"code"}}` (schema `ErrorResponse`); invalid requests, malformed JSON included, are 400s.'
+)
+
+
+class ImageDesigner(FastAPI):
+    """FastAPI with HSTS outside everything, Starlette's error middleware included, so a 500
+    over https carries the header too."""
+
+    trusted_proxies: tuple[str, ...] = ()
+
+    def build_middleware_stack(self):
+        return Hsts(super().build_middleware_stack(), trusted_proxies=self.trusted_proxies)
+
+
+OPTIONAL_ROUTERS = [("api_docs", docs.router)]  # (setting that turns it on, router)
 
 
 def create_app(
@@ -74,13 +94,16 @@ def create_app(
         if container is None:
             await c.aclose()
 
-    app = FastAPI(
+    app = ImageDesigner(
         title="ImageDesigner",
         version=__version__,
+        description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
+        dependencies=[Depends(storable_parameters)],  # no NUL or lone surrogate in ids
+        docs_url=None,  # FastAPI's Swagger UI loads a CDN's script: see web/docs.py
         redoc_url=None,
     )
+    app.trusted_proxies = tuple(settings.trusted_proxies)
     app.state.authenticators = [websession.authenticator]  # after the Bearer key
     app.state.limiter = Limiter(
         settings.storage_uri, settings.rate_limit, settings.login_rate_limit
@@ -90,6 +113,10 @@ def create_app(
     api_errors.install(app)
     for router in ROUTERS:
         app.include_router(router)
+    for setting, router in OPTIONAL_ROUTERS:
+        if getattr(settings, setting):
+            app.include_router(router)
+    api_openapi.install(app, settings)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(RequestLogMiddleware)  # outermost: sees 413s too
     return app

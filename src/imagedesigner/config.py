@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str | None = None
+    allowed_hosts: list[str] = Field(default_factory=list)  # Host names trusted for image URLs
     max_request_bytes: int = 64 * 1024 * 1024
     trusted_proxies: list[str] = Field(default_factory=list)
     cloudflare: bool | None = None  # Cloudflare in front? default: yes when trusted_proxies set
@@ -68,6 +69,7 @@ class Settings(BaseSettings):
     rate_limit: str = "60/minute"  # per API key / account, `limits` notation; "" disables
     login_rate_limit: str = "10/minute"
     storage_uri: str = "memory://"  # `limits` storage: memory:// or redis://host:6379
+    api_docs: bool = False  # serve /docs (a self-contained page); /openapi.json is always on
 
     # --- accounts and policy -------------------------------------------------------------
     minimum_age: int = 16

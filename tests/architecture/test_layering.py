@@ -165,7 +165,7 @@ def test_domain_imports_neither_the_web_framework_nor_the_transport():
 def test_routers_live_in_the_transport_and_are_composed_in_the_app_factory():
     """``APIRouter`` is created only in api/ and web/, and every router module is included
     by ``app.py`` (never registered by an import's side effect)."""
-    from imagedesigner.app import ROUTERS
+    from imagedesigner.app import OPTIONAL_ROUTERS, ROUTERS
 
     declared = set()
     for path in ROOT.rglob("*.py"):
@@ -174,7 +174,8 @@ def test_routers_live_in_the_transport_and_are_composed_in_the_app_factory():
             module = _module_name(path)
             assert unit(module) in TRANSPORT, f"{module} creates a router outside api/ and web/"
             declared.add(module)
-    composed = {r.routes[0].endpoint.__module__ for r in ROUTERS if r.routes}
+    routers = [*ROUTERS, *(router for _, router in OPTIONAL_ROUTERS)]
+    composed = {r.routes[0].endpoint.__module__ for r in routers if r.routes}
     assert declared == composed
 
 

@@ -27,9 +27,20 @@ EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 LAST_USED_RESOLUTION = timedelta(minutes=1)  # fewer writes on hot keys
 
 
+def _storable(text: str) -> bool:
+    """False for text with a lone surrogate (not encodable as UTF-8) or a NUL (which
+    PostgreSQL's text cannot hold): the web forms and the CLI reach here without the API's
+    request models."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
+
+
 def normalize_email(email: str) -> str:
     email = (email or "").strip()
-    if not EMAIL_RE.match(email) or len(email) > 320:
+    if not EMAIL_RE.match(email) or len(email) > 320 or not _storable(email):
         raise errors.InvalidRequest("Enter a valid email address.", param="email")
     # one account per address whatever its case: mail providers treat local parts case-blind
     return email.lower()

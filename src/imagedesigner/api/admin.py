@@ -5,15 +5,18 @@ same transaction as the read."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from typing import Any
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from imagedesigner import errors
 from imagedesigner.api.deps import ContainerDep, CurrentUser, SessionDep
+from imagedesigner.api.me import Account, account
 from imagedesigner.api.schemas import NO_STORE, ts
-from imagedesigner.api.support import ticket_json
+from imagedesigner.api.support import Ticket, ticket_json
 from imagedesigner.audit import log as audit
 from imagedesigner.container import Container
 from imagedesigner.db import uow
@@ -24,6 +27,43 @@ from imagedesigner.support import tickets
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 STAFF = {"support", "admin"}
+
+
+class RecordsOfProcessing(BaseModel):
+    """GDPR Art. 30 records, built from the data map (``privacy/records.py``)."""
+
+    object: str = "records_of_processing"
+    controller_contact: str
+    policy_version: str
+    activities: list[dict[str, Any]]
+    recipients: list[dict[str, Any]]
+    transfers: str
+    security_measures: list[str]
+    data_map: Any
+
+
+class StaffTicket(Ticket):
+    user_id: str
+
+
+class StaffTicketList(BaseModel):
+    object: str = "list"
+    data: list[StaffTicket]
+
+
+class StoredGeneration(BaseModel):
+    id: str
+    model: str
+    prompt: str
+    params: dict[str, Any]
+    created_at: int | None
+    saved: bool
+    images: list[str]
+
+
+class StoredGenerationList(BaseModel):
+    object: str = "list"
+    data: list[StoredGeneration]
 
 
 def _require(user: User, roles: set[str]) -> None:
@@ -42,47 +82,48 @@ async def _audit(session: AsyncSession, c: Container, staff: User, action: str, 
 
 
 @router.get("/records-of-processing")
-async def records(c: ContainerDep, session: SessionDep, user: CurrentUser):
+async def records(
+    response: Response, c: ContainerDep, session: SessionDep, user: CurrentUser
+) -> RecordsOfProcessing:
     _require(user, {"admin"})
     await _audit(session, c, user, "records-read", "records-of-processing")
     await uow.commit(session)
-    return JSONResponse(records_of_processing(c.settings, c.registry), headers=NO_STORE)
+    response.headers.update(NO_STORE)
+    return RecordsOfProcessing.model_validate(records_of_processing(c.settings, c.registry))
 
 
 @router.get("/tickets")
-async def all_tickets(c: ContainerDep, session: SessionDep, user: CurrentUser):
+async def all_tickets(
+    response: Response, c: ContainerDep, session: SessionDep, user: CurrentUser
+) -> StaffTicketList:
     _require(user, STAFF)
     rows = await tickets.all_open(session, c.clock.now())
     for target in sorted({audit.subject_ref(c.settings, t.user_id) for t in rows}):
         await _audit(session, c, user, "tickets-read", target)
     await uow.commit(session)
-    data = [{**ticket_json(t), "user_id": t.user_id} for t in rows]
-    return JSONResponse({"object": "list", "data": data}, headers=NO_STORE)
+    data = [StaffTicket(**ticket_json(t).model_dump(), user_id=t.user_id) for t in rows]
+    response.headers.update(NO_STORE)
+    return StaffTicketList(data=data)
 
 
 @router.get("/users/{user_id}")
-async def read_account(user_id: str, c: ContainerDep, session: SessionDep, user: CurrentUser):
+async def read_account(
+    user_id: str, response: Response, c: ContainerDep, session: SessionDep, user: CurrentUser
+) -> Account:
     _require(user, STAFF)
     target = await session.get(User, user_id)
     if target is None:
         raise errors.NotFound("No user with this id.")
     await _audit(session, c, user, "account-read", audit.subject_ref(c.settings, user_id))
     await uow.commit(session)
-    return JSONResponse(
-        {
-            "id": target.id,
-            "object": "account",
-            "email": target.email,
-            "role": target.role,
-            "created_at": ts(target.created_at),
-            "restricted": target.restricted_at is not None,
-        },
-        headers=NO_STORE,
-    )
+    response.headers.update(NO_STORE)
+    return account(target)
 
 
 @router.get("/users/{user_id}/generations")
-async def read_content(user_id: str, c: ContainerDep, session: SessionDep, user: CurrentUser):
+async def read_content(
+    user_id: str, response: Response, c: ContainerDep, session: SessionDep, user: CurrentUser
+) -> StoredGenerationList:
     target = audit.subject_ref(c.settings, user_id)
     if user.role != "admin":
         if user.role in STAFF:
@@ -110,15 +151,16 @@ async def read_content(user_id: str, c: ContainerDep, session: SessionDep, user:
     for img in images:
         by_gen.setdefault(img.generation_id, []).append(img.id)
     data = [
-        {
-            "id": g.id,
-            "model": g.model,
-            "prompt": g.prompt,
-            "params": g.params,
-            "created_at": ts(g.created_at),
-            "saved": g.saved_at is not None,
-            "images": by_gen.get(g.id, []),
-        }
+        StoredGeneration(
+            id=g.id,
+            model=g.model,
+            prompt=g.prompt,
+            params=g.params,
+            created_at=ts(g.created_at),
+            saved=g.saved_at is not None,
+            images=by_gen.get(g.id, []),
+        )
         for g in gens
     ]
-    return JSONResponse({"object": "list", "data": data}, headers=NO_STORE)
+    response.headers.update(NO_STORE)
+    return StoredGenerationList(data=data)

@@ -13,7 +13,7 @@ from datetime import date
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field, StrictBool
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from imagedesigner import errors
@@ -21,6 +21,8 @@ from imagedesigner.accounts import service as accounts
 from imagedesigner.accounts import signup as signups
 from imagedesigner.api import websession
 from imagedesigner.api.deps import ContainerDep, SessionDep
+from imagedesigner.api.openapi import errors as error_responses
+from imagedesigner.api.schemas import RequestModel
 from imagedesigner.container import Container
 from imagedesigner.db import uow
 from imagedesigner.db.models import User
@@ -35,16 +37,14 @@ SIGNED_UP = (
 )
 
 
-class SignupBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class SignupBody(RequestModel):
     email: str = Field(max_length=320)
     password: str = Field(max_length=1024)
     date_of_birth: date | None = None
-    age_confirmed: bool = False
+    age_confirmed: StrictBool = False
 
 
-class LoginBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class LoginBody(RequestModel):
     email: str = Field(max_length=320)
     password: str = Field(max_length=1024)
 
@@ -141,7 +141,7 @@ def require_json(request: Request) -> None:
         )
 
 
-@router.post("/signup", status_code=201, response_model=SignupOut)
+@router.post("/signup", status_code=201, response_model=SignupOut, responses=error_responses(429))
 async def signup_json(
     body: SignupBody, request: Request, c: ContainerDep, session: SessionDep
 ) -> JSONResponse:
@@ -159,7 +159,7 @@ async def signup_json(
     return JSONResponse(out.model_dump(), status_code=201, headers={"Cache-Control": "no-store"})
 
 
-@router.post("/login", response_model=LoginOut)
+@router.post("/login", response_model=LoginOut, responses=error_responses(401, 429))
 async def login_json(
     body: LoginBody, request: Request, c: ContainerDep, session: SessionDep
 ) -> JSONResponse:
@@ -171,7 +171,7 @@ async def login_json(
     return _json_into(response, LoginOut(user=user_out(user), csrf_token=csrf).model_dump())
 
 
-@router.post("/logout", response_model=LogoutOut)
+@router.post("/logout", response_model=LogoutOut, responses=error_responses(403))
 async def logout_json(request: Request, session: SessionDep) -> JSONResponse:
     active = await websession.load(request, session)
     if active is not None:

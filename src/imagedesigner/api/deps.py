@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from imagedesigner import errors
 from imagedesigner.accounts import service as accounts
+from imagedesigner.api.schemas import text_problem
+from imagedesigner.api.websession import SESSION_COOKIE
 from imagedesigner.container import Container
 from imagedesigner.db import uow
 from imagedesigner.db.models import User
@@ -35,6 +38,16 @@ async def get_session(c: ContainerDep):
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
+def storable_parameters(request: Request) -> None:
+    """Every route's path and query values go into database look-ups: they obey the same text
+    rule as request bodies (``RequestModel``), so a NUL in an id is a 400, not a driver error."""
+    values = [*request.path_params.items(), *request.query_params.multi_items()]
+    for name, value in values:
+        problem = text_problem(value)
+        if problem:
+            raise errors.InvalidRequest(f"Invalid value for '{name}': {problem}.", param=name)
+
+
 def bearer_token(request: Request) -> str | None:
     header = request.headers.get("authorization")
     if not header:
@@ -47,7 +60,26 @@ def bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
-async def current_user(request: Request, c: ContainerDep, session: SessionDep) -> User:
+# Declared for the OpenAPI document only (either one signs a request in); the header and the
+# cookie are read below, so their errors stay ours (OpenAI's envelope, not FastAPI's 403).
+_api_key = HTTPBearer(
+    auto_error=False, scheme_name="apiKey", description="An API key: `Bearer idk_...`."
+)
+_session_cookie = APIKeyCookie(
+    name=SESSION_COOKIE,
+    auto_error=False,
+    scheme_name="session",
+    description="A signed-in browser; changes also need the `X-CSRF-Token` header.",
+)
+
+
+async def current_user(
+    request: Request,
+    c: ContainerDep,
+    session: SessionDep,
+    _key: Annotated[HTTPAuthorizationCredentials | None, Security(_api_key)],
+    _cookie: Annotated[str | None, Security(_session_cookie)],
+) -> User:
     """API key (Bearer) first; then the hook for other authenticators (web sessions).
 
     Authentication reads, and at most once a minute records a key's last use; it ends its

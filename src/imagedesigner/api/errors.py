@@ -32,8 +32,18 @@ _HTTP_TYPES = {
 }
 
 
+def _text(value: str | None) -> str | None:
+    """Error text is always encodable: a lone surrogate (say, in an unknown field's name) is
+    shown as its escape instead of failing the error response itself."""
+    if value is None:
+        return None
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def error_body(message: str, type_: str, code: str | None, param: str | None = None) -> dict:
-    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
+    return {
+        "error": {"message": _text(message), "type": type_, "param": _text(param), "code": code}
+    }
 
 
 def error_response(
@@ -55,7 +65,9 @@ def error_response(
 def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
     first = exc.errors()[0] if exc.errors() else {}
     kind = first.get("type", "")
-    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header")]
+    loc = [str(p) for p in first.get("loc", ())]
+    if loc and loc[0] in ("body", "query", "path", "header", "cookie"):
+        loc = loc[1:]  # where it came from; a field may be called 'body' too (tickets)
     param = loc[-1] if loc else None
     if kind == "json_invalid":
         return "We could not parse the JSON body of your request: send valid JSON.", None
@@ -65,6 +77,9 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
         return f"Missing required parameter: '{param}'.", param
     if kind == "extra_forbidden":
         return f"Unrecognized request argument supplied: {param}", param
+    if kind == "string_unicode":  # e.g. a lone surrogate in a field's name
+        where = f" in '{param}'" if param else ""
+        return f"The request has text{where} that is not valid Unicode (a lone surrogate).", param
     if kind in ("model_attributes_type", "dict_type") and not loc:
         return "The request body must be a JSON object.", None
     msg = first.get("msg", "Invalid request.")

@@ -3,50 +3,76 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Response
+from pydantic import BaseModel
 
 from imagedesigner import errors
 from imagedesigner.api.deps import ContainerDep, CurrentUser, SessionDep
 from imagedesigner.api.me import record
-from imagedesigner.api.schemas import NO_STORE, image_path, ts
+from imagedesigner.api.schemas import NO_STORE, Deleted, image_path, ts
 from imagedesigner.db import uow
 from imagedesigner.generation import gallery
 
 router = APIRouter(tags=["gallery"])
 
 
+class Saved(BaseModel):
+    id: str
+    object: str = "gallery.item"
+    saved: bool
+    expires_at: int | None
+
+
+class GalleryItem(BaseModel):
+    id: str
+    object: str = "gallery.item"
+    prompt: str
+    model: str
+    created_at: int | None
+    saved_at: int | None
+    images: list[str]
+
+
+class GalleryList(BaseModel):
+    object: str = "list"
+    data: list[GalleryItem]
+
+
 @router.post("/v1/generations/{generation_id}/save")
-async def save(generation_id: str, c: ContainerDep, session: SessionDep, user: CurrentUser):
+async def save(
+    generation_id: str, c: ContainerDep, session: SessionDep, user: CurrentUser
+) -> Saved:
     gen = await gallery.save(session, c.clock.now(), user, generation_id)
     await uow.commit(session)
-    return {"id": gen.id, "object": "gallery.item", "saved": True, "expires_at": None}
+    return Saved(id=gen.id, saved=True, expires_at=None)
 
 
 @router.get("/v1/gallery")
-async def list_gallery(session: SessionDep, user: CurrentUser):
+async def list_gallery(response: Response, session: SessionDep, user: CurrentUser) -> GalleryList:
     gens, images = await gallery.listing(session, user.id)
     data = [
-        {
-            "id": g.id,
-            "object": "gallery.item",
-            "prompt": g.prompt,
-            "model": g.model,
-            "created_at": ts(g.created_at),
-            "saved_at": ts(g.saved_at),
-            "images": [image_path(i) for i in images[g.id]],
-        }
+        GalleryItem(
+            id=g.id,
+            prompt=g.prompt,
+            model=g.model,
+            created_at=ts(g.created_at),
+            saved_at=ts(g.saved_at),
+            images=[image_path(i) for i in images[g.id]],
+        )
         for g in gens
     ]
-    return JSONResponse({"object": "list", "data": data}, headers=NO_STORE)
+    response.headers.update(NO_STORE)
+    return GalleryList(data=data)
 
 
 @router.delete("/v1/gallery/{generation_id}")
-async def delete_saved(generation_id: str, c: ContainerDep, session: SessionDep, user: CurrentUser):
+async def delete_saved(
+    generation_id: str, c: ContainerDep, session: SessionDep, user: CurrentUser
+) -> Deleted:
     received = c.clock.now()
     if generation_id not in await gallery.saved_ids(session, user.id):
         raise errors.NotFound(gallery.NOT_FOUND, param="generation_id")
     await gallery.delete_items(session, c.blobs, received, user.id, [generation_id])
     await record(session, c, user, "gallery-deletion", received)
     await uow.commit(session)
-    return {"id": generation_id, "object": "gallery.item", "deleted": True}
+    return Deleted(id=generation_id, object="gallery.item", deleted=True)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from imagedesigner.api.deps import ContainerDep
@@ -9,12 +10,26 @@ from imagedesigner.api.deps import ContainerDep
 router = APIRouter(tags=["health"])
 
 
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: str = Field(description="ok, or unavailable (503)")
+    database: str = Field(description="ok, or error: <type>")
+    blob_store: str = Field(description="ok, or error: <type>")
+
+
 @router.get("/healthz")
-async def healthz() -> dict:
-    return {"status": "ok"}
+async def healthz() -> Health:
+    return Health(status="ok")
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "A dependency is not ready."}},
+)
 async def readyz(c: ContainerDep) -> JSONResponse:
     checks = {}
     try:

@@ -17,6 +17,7 @@ import contextlib
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,7 +30,7 @@ from imagedesigner.db import uow
 from imagedesigner.db.models import Generation, StoredImage, User
 from imagedesigner.generation import jobs
 from imagedesigner.generation.history import live
-from imagedesigner.generation.normalize import GenerationInput
+from imagedesigner.generation.normalize import GenerationInput, plan
 from imagedesigner.generation.runner import Work
 from imagedesigner.generation.service import ensure_not_restricted
 from imagedesigner.kit.clock import as_utc
@@ -38,6 +39,59 @@ from imagedesigner.providers.base import ParamWarning
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 MAX_LIMIT = 100
+SSE_DOC = {
+    200: {
+        "description": "Server-Sent Events: queued, progress, partial_image, completed, failed, "
+        "cancelled; each with id (resume with Last-Event-ID) and JSON data.",
+        "content": {"text/event-stream": {"schema": {"type": "object"}}},
+    }
+}
+
+
+class JobLinks(BaseModel):
+    self: str
+    events: str
+    cancel: str
+
+
+class JobOut(BaseModel):
+    """A generation or edit as a job. ``result`` has the sync response's shape once it
+    succeeded; ``error`` OpenAI's error fields once it failed."""
+
+    model_config = ConfigDict(extra="allow")
+    id: str
+    object: str = "job"
+    kind: str
+    status: str
+    model: str
+    provider: str
+    created_at: int | None
+    started_at: int | None
+    finished_at: int | None
+    expires_at: int | None
+    progress: dict
+    error: dict | None
+    links: JobLinks
+    result: dict | None = None
+
+
+def job_responses(prefix: str) -> dict:
+    """What a generation or edit may answer besides its JSON result."""
+    return {
+        200: {
+            "content": {"text/event-stream": {"schema": {"type": "object"}}},
+            "description": f"The result; with stream: true, OpenAI's {prefix}.partial_image and "
+            f"{prefix}.completed events (or an error event).",
+        },
+        202: {"model": JobOut, "description": "With 'Prefer: respond-async': the queued job."},
+    }
+
+
+class JobList(BaseModel):
+    object: str = "list"
+    data: list[JobOut]
+    has_more: bool
+    last_id: str | None
 
 
 def wants_async(request: Request) -> bool:
@@ -50,7 +104,9 @@ def wants_async(request: Request) -> bool:
 
 
 def public_base(request: Request, c: Container) -> str:
-    return (c.settings.public_url or str(request.base_url)).rstrip("/")
+    from imagedesigner.api.generate import public_base_url
+
+    return public_base_url(request, c.settings)
 
 
 def links(job_id: str) -> dict:
@@ -142,12 +198,20 @@ async def submit(
     kind: str = "generation",
     stream: bool = False,
     partial_images: int = 0,
+    webhook_url: str | None = None,
 ) -> Response:
-    from imagedesigner.api import images  # the sync response's renderer
+    from imagedesigner.api import generate  # the sync response's renderer
 
     ensure_not_restricted(user)
     resolved = c.registry.resolve(model_id)
     request.state.model = resolved.model.id
+    # a request the model cannot take is refused here, before any job or stream exists
+    plan(
+        inp,
+        resolved.model,
+        strict=c.settings.strict_parameters,
+        max_prompt=c.settings.max_prompt_chars,
+    )
     is_async = wants_async(request)
     store = response_format == "url" or c.settings.store_b64_outputs or is_async
     job = await jobs.create(
@@ -161,6 +225,7 @@ async def submit(
         response_format=response_format,
         runner=c.runner.instance_id,
         max_active=c.settings.max_active_jobs,
+        webhook_url=webhook_url,
     )
     await uow.commit(session)
     task = c.runner.start(Work(job.id, user.id, resolved, inp, store_outputs=store or stream))
@@ -172,7 +237,7 @@ async def submit(
     if stream:
         return streams.openai_stream(request, c, job.id, user.id, kind, task, partial_images)
     try:
-        finished = await images.cancel_on_disconnect(request, task)
+        finished = await generate.cancel_on_disconnect(request, task)
     except BaseException:
         await asyncio.shield(_forget(c, job.id))
         raise
@@ -180,7 +245,7 @@ async def submit(
         # the caller gets the error in this response: nothing of the request is kept
         await _forget(c, job.id)
         raise finished.error or errors.DomainError("The generation was cancelled.")
-    return images.render(request, c, finished.outcome, response_format, extra)
+    return generate.render(request, c, finished.outcome, response_format, extra)
 
 
 async def _forget(c: Container, job_id: str) -> None:
@@ -191,7 +256,7 @@ async def _forget(c: Container, job_id: str) -> None:
 
 
 # --- the job API ------------------------------------------------------------------------------
-@router.get("")
+@router.get("", response_model=JobList)
 async def list_jobs(
     request: Request,
     c: ContainerDep,
@@ -236,7 +301,7 @@ async def list_jobs(
     )
 
 
-@router.get("/{job_id}")
+@router.get("/{job_id}", response_model=JobOut)
 async def get_job(
     job_id: str, request: Request, c: ContainerDep, session: SessionDep, user: CurrentUser
 ):
@@ -244,7 +309,7 @@ async def get_job(
     return JSONResponse(await job_json(request, c, session, job), headers=NO_STORE)
 
 
-@router.post("/{job_id}/cancel")
+@router.post("/{job_id}/cancel", response_model=JobOut)
 async def cancel_job(
     job_id: str, request: Request, c: ContainerDep, session: SessionDep, user: CurrentUser
 ):
@@ -275,7 +340,7 @@ async def _settled(c: Container, session: AsyncSession, job: Generation, wait: f
                 await asyncio.wait_for(news.wait(), timeout=min(0.5, deadline - loop.time()))
 
 
-@router.get("/{job_id}/events")
+@router.get("/{job_id}/events", response_class=StreamingResponse, responses=SSE_DOC)
 async def job_events(
     job_id: str, request: Request, c: ContainerDep, session: SessionDep, user: CurrentUser
 ):

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from imagedesigner.accounts import service
 from imagedesigner.api.deps import ContainerDep, CurrentUser, SessionDep
-from imagedesigner.api.schemas import ts
+from imagedesigner.api.schemas import RequestModel, ts
 from imagedesigner.db import uow
 from imagedesigner.db.models import ApiKey
 
 router = APIRouter(prefix="/v1/me/keys", tags=["keys"])
 
 
-class NewKeyBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class NewKeyBody(RequestModel):
     name: str = Field(default="", max_length=100)
 
 

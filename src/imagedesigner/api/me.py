@@ -8,9 +8,9 @@ request in ``rights_requests`` (``privacy/rights.py``)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,7 +18,8 @@ from imagedesigner import errors
 from imagedesigner.accounts.service import normalize_email
 from imagedesigner.api import websession
 from imagedesigner.api.deps import ContainerDep, CurrentUser, SessionDep
-from imagedesigner.api.schemas import NO_STORE, ts
+from imagedesigner.api.openapi import errors as error_responses
+from imagedesigner.api.schemas import NO_STORE, RequestModel, ts
 from imagedesigner.container import Container
 from imagedesigner.db import uow
 from imagedesigner.db.models import User
@@ -35,20 +36,69 @@ EMAIL_CHANGE = (
 )
 
 
-class EmailChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class EmailChange(RequestModel):
+    email: str = Field(max_length=320)
+
+
+class Account(BaseModel):
+    id: str
+    object: str = "account"
     email: str
+    role: str
+    created_at: int | None
+    restricted: bool
 
 
-def account(user: User) -> dict:
-    return {
-        "id": user.id,
-        "object": "account",
-        "email": user.email,
-        "role": user.role,
-        "created_at": ts(user.created_at),
-        "restricted": user.restricted_at is not None,
-    }
+class EmailChangeOut(BaseModel):
+    object: str = "account.email_change"
+    email: str
+    message: str
+
+
+class Erasure(BaseModel):
+    object: str = "account.erasure"
+    status: str = Field(description="erased (200) or pending (202: kept under a legal hold)")
+    deleted: dict[str, int] | None = None
+    message: str | None = None
+
+
+class Restriction(BaseModel):
+    object: str = "account.restriction"
+    restricted: bool
+
+
+class Purpose(BaseModel):
+    description: str
+    granted: bool
+    since: int | None
+    policy_version: str | None
+
+
+class ConsentEvent(BaseModel):
+    purpose: str
+    granted: bool
+    at: int
+    policy_version: str
+
+
+class Consents(BaseModel):
+    object: str = "consents"
+    purposes: dict[str, Purpose]
+    history: list[ConsentEvent]
+
+
+class ConsentWithdrawal(Consents):
+    deleted_items: int
+
+
+def account(user: User) -> Account:
+    return Account(
+        id=user.id,
+        email=user.email,
+        role=user.role,
+        created_at=ts(user.created_at),
+        restricted=user.restricted_at is not None,
+    )
 
 
 async def record(
@@ -69,12 +119,15 @@ async def record(
 
 # --- account ---------------------------------------------------------------------------
 @router.get("/v1/me")
-async def me(user: CurrentUser):
-    return JSONResponse(account(user), headers=NO_STORE)
+async def me(response: Response, user: CurrentUser) -> Account:
+    response.headers.update(NO_STORE)
+    return account(user)
 
 
 @router.patch("/v1/me")
-async def rectify(body: EmailChange, c: ContainerDep, session: SessionDep, user: CurrentUser):
+async def rectify(
+    body: EmailChange, response: Response, c: ContainerDep, session: SessionDep, user: CurrentUser
+) -> EmailChangeOut:
     """Rectification. The answer does not tell whether another account has the address."""
     received = c.clock.now()
     email = normalize_email(body.email)
@@ -85,13 +138,16 @@ async def rectify(body: EmailChange, c: ContainerDep, session: SessionDep, user:
         await record(session, c, user, "rectification", received, fields=["email"])
         uow.scrub_after_commit(session)  # the old address must not linger in SQLite's WAL
         await uow.commit(session)
-    return JSONResponse(
-        {"object": "account.email_change", "email": email, "message": EMAIL_CHANGE},
-        headers=NO_STORE,
-    )
+    response.headers.update(NO_STORE)
+    return EmailChangeOut(email=email, message=EMAIL_CHANGE)
 
 
-@router.delete("/v1/me")
+@router.delete(
+    "/v1/me",
+    response_model=Erasure,
+    response_model_exclude_none=True,
+    responses={202: {"model": Erasure, "description": "Closed; some data kept under a hold."}},
+)
 async def erase_me(request: Request, c: ContainerDep, session: SessionDep, user: CurrentUser):
     result = await erasure.erase_user(
         session, c.blobs, c.settings, c.clock.now(), user.id, channel="self-service"
@@ -105,21 +161,27 @@ async def erase_me(request: Request, c: ContainerDep, session: SessionDep, user:
 
 def _erasure_response(result: dict) -> JSONResponse:
     if result["status"] == "pending_legal_hold":
-        return JSONResponse(
-            {
-                "object": "account.erasure",
-                "status": "pending",
-                "message": "Your account is closed and its keys and sessions are revoked. Some "
-                "data must be kept for a legal obligation; it is erased when that ends.",
-            },
-            status_code=202,
+        body = Erasure(
+            status="pending",
+            message="Your account is closed and its keys and sessions are revoked. Some "
+            "data must be kept for a legal obligation; it is erased when that ends.",
         )
-    return JSONResponse(
-        {"object": "account.erasure", "status": "erased", "deleted": result["counts"]}
-    )
+        return JSONResponse(body.model_dump(exclude_none=True), status_code=202)
+    body = Erasure(status="erased", deleted=result["counts"])
+    return JSONResponse(body.model_dump(exclude_none=True))
 
 
-@router.get("/v1/me/export")
+@router.get(
+    "/v1/me/export",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "A ZIP of everything tied to your account (docs/export.md). An error "
+            "after the first byte aborts the connection: a complete body is a complete export.",
+            "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
 async def export(c: ContainerDep, session: SessionDep, user: CurrentUser):
     received = c.clock.now()
     await expire_user_rows(session, c.blobs, received, user.id)  # nothing past its TTL
@@ -142,45 +204,45 @@ async def export(c: ContainerDep, session: SessionDep, user: CurrentUser):
 
 
 @router.post("/v1/me/restriction")
-async def restrict(c: ContainerDep, session: SessionDep, user: CurrentUser):
+async def restrict(c: ContainerDep, session: SessionDep, user: CurrentUser) -> Restriction:
     received = c.clock.now()
     row = await session.get(User, user.id)
     if row.restricted_at is None:
         row.restricted_at = received
     await record(session, c, user, "restriction", received)
     await uow.commit(session)
-    return {"object": "account.restriction", "restricted": True}
+    return Restriction(restricted=True)
 
 
 @router.delete("/v1/me/restriction")
-async def lift_restriction(c: ContainerDep, session: SessionDep, user: CurrentUser):
+async def lift_restriction(c: ContainerDep, session: SessionDep, user: CurrentUser) -> Restriction:
     received = c.clock.now()
     row = await session.get(User, user.id)
     row.restricted_at = None
     await record(session, c, user, "restriction-lifted", received)
     await uow.commit(session)
-    return {"object": "account.restriction", "restricted": False}
+    return Restriction(restricted=False)
 
 
 # --- consents ---------------------------------------------------------------------------
 @router.get("/v1/me/consents")
-async def get_consents(session: SessionDep, user: CurrentUser):
-    return await consents.state(session, user.id)
+async def get_consents(session: SessionDep, user: CurrentUser) -> Consents:
+    return Consents.model_validate(await consents.state(session, user.id))
 
 
 @router.post("/v1/me/consents/{purpose}")
-async def grant(purpose: str, c: ContainerDep, session: SessionDep, user: CurrentUser):
+async def grant(purpose: str, c: ContainerDep, session: SessionDep, user: CurrentUser) -> Consents:
     consents.check_purpose(purpose)
     await consents.append(session, c.clock.now(), c.settings.policy_version, user.id, purpose, True)
     body = await consents.state(session, user.id)
     await uow.commit(session)
-    return body
+    return Consents.model_validate(body)
 
 
-@router.delete("/v1/me/consents/{purpose}")
+@router.delete("/v1/me/consents/{purpose}", responses=error_responses(409))
 async def withdraw(
     purpose: str, c: ContainerDep, session: SessionDep, user: CurrentUser, confirm: bool = False
-):
+) -> ConsentWithdrawal:
     """Withdrawing ``gallery`` deletes the saved items; without ``?confirm=true`` a 409 says
     how many first. With nothing saved it takes effect at once, like granting. One
     transaction: the items, the ledger row and the rights record commit together."""
@@ -201,5 +263,4 @@ async def withdraw(
     await record(session, c, user, "consent-withdrawal", received, purpose=purpose, deleted=deleted)
     body = await consents.state(session, user.id)
     await uow.commit(session)
-    body["deleted_items"] = deleted
-    return body
+    return ConsentWithdrawal.model_validate({**body, "deleted_items": deleted})

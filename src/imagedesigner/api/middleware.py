@@ -1,5 +1,6 @@
-"""Pure ASGI middleware: the request-body cap (413 before a too-large body is read) and the
-request log (bytes counted on the way through, one row written when the request is done)."""
+"""Pure ASGI middleware: the request-body cap (413 before a too-large body is read), the
+request log (bytes counted on the way through, one row written when the request is done) and
+HSTS on every response served over https."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from imagedesigner.infra import requestlog
-from imagedesigner.infra.clientip import client_ip
+from imagedesigner.infra.clientip import client_ip, is_https
 
 SKIP_PATHS = frozenset({"/healthz", "/readyz"})
 UNMATCHED = "(unmatched)"
 GPC_RESPONSE_HEADER = b"x-gpc-honoured"
+HSTS_HEADER = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
 
 
 def _body(limit: int) -> bytes:
@@ -176,3 +178,28 @@ def _declared_length(scope: Scope) -> int:
         if key == b"content-length" and value.isdigit():
             return int(value)
     return 0
+
+
+class Hsts:
+    """``Strict-Transport-Security`` on every response to a request that came over https (the
+    connection's own scheme, or ``X-Forwarded-Proto: https`` from a trusted proxy); never over
+    plain http, where the header means nothing and must not be sent (RFC 6797, 7.2)."""
+
+    def __init__(self, app: ASGIApp, trusted_proxies: list[str] | tuple[str, ...]) -> None:
+        self.app = app
+        self.trusted = tuple(trusted_proxies)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not is_https(scope, self.trusted):
+            await self.app(scope, receive, send)
+            return
+
+        async def with_hsts(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    (k, v) for k, v in message.get("headers", []) if k.lower() != HSTS_HEADER[0]
+                ]
+                message = {**message, "headers": [*headers, HSTS_HEADER]}
+            await send(message)
+
+        await self.app(scope, receive, with_hsts)

@@ -3,8 +3,11 @@ JSON, from the same values the ``/privacy`` page is rendered from."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from imagedesigner.api.deps import ContainerDep
 from imagedesigner.api.websession import COOKIE_NAMES
@@ -14,7 +17,36 @@ from imagedesigner.privacy.policy import values
 router = APIRouter(tags=["privacy"])
 
 
-@router.get("/v1/privacy/policy")
+class PolicySettings(BaseModel):
+    content_ttl: str
+    log_retention: str
+    ip_retention: str
+    ipv4_truncate_prefix: int
+    ipv6_truncate_prefix: int
+    ticket_retention: str
+    session_ttl: str
+    minimum_age: int
+
+
+class Gpc(BaseModel):
+    honoured: bool
+    sells_or_shares_personal_information: bool
+
+
+class Policy(BaseModel):
+    version: str
+    effective_date: str
+    contact_email: str
+    settings: PolicySettings
+    retention: dict[str, Any]
+    enabled_providers: list[str]
+    subprocessors: list[dict[str, Any]]
+    cookies: list[str]
+    gpc: Gpc
+    gpc_received: bool
+
+
+@router.get("/v1/privacy/policy", response_model=Policy)
 async def privacy_json(request: Request, c: ContainerDep) -> JSONResponse:
     s = c.settings
     v = values(c)

@@ -5,6 +5,10 @@ through the data map, streamed with flat memory.
 sink is drained and the chunk is yielded, so at most one image (plus a small buffer) is in
 memory at a time. The sink is not seekable, so entries use data descriptors. The schema of
 every file is documented in ``docs/export.md``.
+
+A failure after the first chunk is never hidden: the archive is abandoned without its end
+record and the error propagates, so the server aborts the connection and the client sees an
+incomplete download, never a complete-looking 200.
 """
 
 from __future__ import annotations
@@ -84,7 +88,9 @@ def _value(value: Any) -> Any:
 
 
 def _encode(row: dict) -> bytes:
-    return json.dumps(row, ensure_ascii=False, sort_keys=True).encode()
+    """UTF-8 JSON. A lone surrogate (stored before requests were checked for them) becomes its
+    JSON escape (``\\ud800``), so the file stays valid JSON with the value as it was stored."""
+    return json.dumps(row, ensure_ascii=False, sort_keys=True).encode("utf-8", "backslashreplace")
 
 
 def _info(name: str, now: datetime, compress: int) -> zipfile.ZipInfo:
@@ -106,6 +112,26 @@ async def stream_export(
     (``sweep_steps.expire_user_rows``), so nothing past its TTL is in it."""
     sink = _Sink()
     zf = zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True)
+    parts = _archive(sessions, blobs, now, user_id, sink, zf, on_complete)
+    try:
+        async for chunk in parts:
+            yield chunk
+    except BaseException:
+        zf.fp = None  # abandoned: no end record is written, not even when it is collected
+        raise
+    finally:
+        await parts.aclose()
+
+
+async def _archive(
+    sessions: async_sessionmaker,
+    blobs: BlobStore,
+    now: datetime,
+    user_id: str,
+    sink: _Sink,
+    zf: zipfile.ZipFile,
+    on_complete: Callable[[dict], Awaitable[None]] | None,
+) -> AsyncIterator[bytes]:
     counts: dict[str, int] = {}
     files: list[str] = []
     for entry in exportable():

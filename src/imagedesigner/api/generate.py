@@ -1,0 +1,179 @@
+"""What generations and edits share once their parameters are validated: submit the job,
+cancel it if the client leaves, and render OpenAI's ``ImagesResponse``.
+
+Image URLs never follow an arbitrary ``Host`` header: the base is ``IMAGEDESIGNER_PUBLIC_URL``
+when set; otherwise the request's host only when it is a loopback name or address, one of
+``IMAGEDESIGNER_ALLOWED_HOSTS``, or the very address the connection arrived at; otherwise the
+configured ``IMAGEDESIGNER_HOST``/``IMAGEDESIGNER_PORT``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import ipaddress
+import re
+
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import ClientDisconnect
+
+from imagedesigner.api.schemas import ImageDatum, ImageParams, ImagesResponse, image_path
+from imagedesigner.config import Settings
+from imagedesigner.container import Container
+from imagedesigner.db.models import User
+from imagedesigner.generation import service
+from imagedesigner.generation.normalize import GenerationInput
+from imagedesigner.infra.clientip import is_https
+from imagedesigner.providers.base import ParamWarning
+
+PROVIDER_HEADER = "X-ImageDesigner-Provider"
+_HOST = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}))(?::([0-9]{1,5}))?")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_UNSPECIFIED = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}  # noqa: S104 - not a bind
+
+
+def _split_host(header: str) -> tuple[str, int | None] | None:
+    match = _HOST.fullmatch(header.strip())
+    if match is None:
+        return None
+    port = int(match.group(2)) if match.group(2) else None
+    if port is not None and not 0 < port < 65536:
+        return None
+    return match.group(1).lower(), port
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _arrived_at(request: Request, host: str, port: int | None, scheme: str) -> bool:
+    """The Host names the address and port this connection was accepted on (the server's own
+    socket address, which a client cannot choose)."""
+    server = request.scope.get("server")
+    if not server or server[0] is None:
+        return False
+    own_host, own_port = str(server[0]).lower().strip("[]"), server[1]
+    wanted = port if port is not None else _DEFAULT_PORTS.get(scheme)
+    return host.strip("[]") == own_host and (own_port is None or wanted == own_port)
+
+
+def _url(scheme: str, host: str, port: int | None) -> str:
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    default = _DEFAULT_PORTS.get(scheme)
+    return f"{scheme}://{host}" if port in (None, default) else f"{scheme}://{host}:{port}"
+
+
+def public_base_url(request: Request, settings: Settings) -> str:
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    scheme = "https" if is_https(request.scope, settings.trusted_proxies) else "http"
+    parsed = _split_host(request.headers.get("host", ""))
+    if parsed is not None:
+        host, port = parsed
+        allowed = {h.strip().lower() for h in settings.allowed_hosts}
+        if _is_loopback(host) or host in allowed or _arrived_at(request, host, port, scheme):
+            return _url(scheme, host, port)
+    host = _UNSPECIFIED.get(settings.host, settings.host)
+    return _url("http", host, settings.port)
+
+
+def render(
+    request: Request,
+    c: Container,
+    outcome: service.Outcome,
+    response_format: str,
+    extra_warnings: list[ParamWarning],
+) -> JSONResponse:
+    warnings = [w.as_dict() for w in [*extra_warnings, *outcome.warnings]]
+    base = public_base_url(request, c.settings) if response_format == "url" else ""
+    data = []
+    for out in outcome.outputs:
+        datum = ImageDatum(revised_prompt=out.image.revised_prompt)
+        if response_format == "url":
+            datum.url = f"{base}{image_path(out.image_id)}"
+        else:
+            datum.b64_json = base64.b64encode(out.image.data).decode()
+        data.append(datum)
+    first = outcome.outputs[0].image
+    body = ImagesResponse(
+        created=int(outcome.created.timestamp()),
+        data=data,
+        usage=outcome.usage,
+        output_format=first.media_type.split("/")[-1],
+        size=f"{first.width}x{first.height}",
+        id=outcome.generation_id,
+        model=outcome.model.id,
+        provider=outcome.model.provider,
+        warnings=warnings,
+        expires_at=int(outcome.expires_at.timestamp()) if outcome.expires_at else None,
+    )
+    return JSONResponse(
+        body.model_dump(exclude_none=True),
+        headers={PROVIDER_HEADER: outcome.model.provider, "Cache-Control": "no-store"},
+    )
+
+
+async def cancel_on_disconnect(request: Request, coro):
+    """Run ``coro``, cancelling it if the client goes away (so a queued provider job is
+    cancelled and nothing of the request is kept). A departed client raises
+    ``ClientDisconnect``, which is recorded as such, not as a failure."""
+    task = asyncio.ensure_future(coro)
+    gone = False
+
+    async def watch() -> None:
+        nonlocal gone
+        while True:
+            message = await request.receive()
+            if message["type"] == "http.disconnect":
+                gone = True
+                task.cancel()
+                return
+
+    watcher = asyncio.ensure_future(watch())
+    try:
+        return await task
+    except asyncio.CancelledError:
+        if gone:
+            raise ClientDisconnect() from None
+        raise
+    finally:
+        watcher.cancel()
+
+
+async def run(
+    request: Request,
+    c: Container,
+    session: AsyncSession,
+    user: User,
+    params: ImageParams,
+    inp: GenerationInput,
+    *,
+    kind: str = "generation",
+) -> Response:
+    """Generate (or edit) with validated parameters, as a job (``api/jobs.py``): the OpenAI
+    response when it is done, ``202`` with the job for ``Prefer: respond-async``, or OpenAI's
+    event stream for ``stream: true``."""
+    from imagedesigner.api import jobs
+
+    return await jobs.submit(
+        request,
+        c,
+        session,
+        user,
+        params.model,
+        inp,
+        params.response_format or "b64_json",
+        params.ignored(),
+        kind=kind,
+        stream=bool(params.stream),
+        partial_images=params.partial_images or 0,
+        webhook_url=params.webhook_url,
+    )
