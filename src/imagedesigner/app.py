@@ -21,6 +21,7 @@ from imagedesigner.api import (
     models,
     policy,
     support,
+    webhooks,
     websession,
 )
 from imagedesigner.api import errors as api_errors
@@ -45,6 +46,7 @@ ROUTERS = [
     admin.router,
     auth.router,
     keys.router,
+    webhooks.router,
     policy.router,
     policy_pages.router,
     pages.router,

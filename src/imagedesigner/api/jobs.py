@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from imagedesigner import errors
+from imagedesigner import errors, webhooks
 from imagedesigner.api import streams
 from imagedesigner.api.deps import ContainerDep, CurrentUser, SessionDep
 from imagedesigner.api.schemas import NO_STORE, image_path, ts
@@ -142,10 +142,13 @@ async def submit(
     kind: str = "generation",
     stream: bool = False,
     partial_images: int = 0,
+    webhook_url: str | None = None,
 ) -> Response:
     from imagedesigner.api import images  # the sync response's renderer
 
     ensure_not_restricted(user)
+    if webhook_url is not None:
+        webhook_url = webhooks.check_url(webhook_url, c.settings)
     resolved = c.registry.resolve(model_id)
     request.state.model = resolved.model.id
     is_async = wants_async(request)
@@ -161,6 +164,7 @@ async def submit(
         response_format=response_format,
         runner=c.runner.instance_id,
         max_active=c.settings.max_active_jobs,
+        webhook_url=webhook_url,
     )
     await uow.commit(session)
     task = c.runner.start(Work(job.id, user.id, resolved, inp, store_outputs=store or stream))
