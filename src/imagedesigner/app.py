@@ -22,6 +22,7 @@ from imagedesigner.api import (
     models,
     policy,
     support,
+    webhooks,
     websession,
 )
 from imagedesigner.api import errors as api_errors
@@ -49,6 +50,7 @@ ROUTERS = [
     admin.router,
     auth.router,
     keys.router,
+    webhooks.router,
     policy.router,
     policy_pages.router,
     pages.router,

@@ -111,6 +111,12 @@ class Settings(BaseSettings):
     job_heartbeat_interval: Duration = timedelta(seconds=2)
     job_stale_after: Duration = timedelta(seconds=15)  # a runner silent this long: interrupted
 
+    # webhooks: a signed POST (Standard Webhooks) when a job that asked for one is finished
+    webhook_allow_loopback: bool = False  # let webhook_url be 127.0.0.1/::1/localhost (tests)
+    webhook_max_attempts: int = 5  # tries per delivery, the first one included
+    webhook_backoff_base: Duration = timedelta(minutes=1)  # retry n waits base * 2**(n-1)
+    webhook_timeout: Duration = timedelta(seconds=15)  # one attempt, connect to last header
+
     _secret: bytes | None = PrivateAttr(default=None)
 
     # ---------------------------------------------------------------------------------------

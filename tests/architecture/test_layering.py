@@ -31,6 +31,7 @@ DOMAIN = {
     "retention",
     "storage",
     "support",
+    "webhooks",
 }
 WEB_FRAMEWORKS = ("fastapi", "starlette")
 

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from imagedesigner import errors
+from imagedesigner import errors, webhooks
 from imagedesigner.api import streams
 from imagedesigner.api.deps import ContainerDep, CurrentUser, SessionDep
 from imagedesigner.api.schemas import NO_STORE, image_path, ts
@@ -203,6 +203,8 @@ async def submit(
     from imagedesigner.api import generate  # the sync response's renderer
 
     ensure_not_restricted(user)
+    if webhook_url is not None:
+        webhook_url = webhooks.check_url(webhook_url, c.settings)
     resolved = c.registry.resolve(model_id)
     request.state.model = resolved.model.id
     # a request the model cannot take is refused here, before any job or stream exists

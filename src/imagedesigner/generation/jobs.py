@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from imagedesigner import errors
+from imagedesigner import errors, webhooks
 from imagedesigner.db import uow
 from imagedesigner.db.models import Generation, User
 from imagedesigner.db.models_jobs import JobEvent
@@ -62,7 +62,12 @@ async def create(
     max_active: int,
     webhook_url: str | None = None,
 ) -> Generation:
-    """A queued job for ``user``. Refused with 429 past ``max_active`` queued + running."""
+    """A queued job for ``user``. Refused with 429 past ``max_active`` queued + running.
+
+    ``webhook_url`` (checked by the caller with ``webhooks.check_url``) gets a signed POST when
+    the job is final; it needs the account's signing secret (400 without one)."""
+    if webhook_url is not None:
+        await webhooks.require_secret(session, user.id)
     if max_active and await active_count(session, user.id) >= max_active:
         raise errors.RateLimited(
             f"You have {max_active} generations queued or running, the most at once. Wait "

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from imagedesigner import errors
+from imagedesigner import errors, webhooks
 from imagedesigner.config import Settings
 from imagedesigner.db import uow
 from imagedesigner.db.models import Generation
@@ -89,6 +89,8 @@ class JobRunner:
         self._waiting: dict[str, list[str]] = defaultdict(list)
         self._loops: list[asyncio.Task] = []
         self._writing: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)  # one job, one writer
+        # webhooks of finished jobs: enqueued with the final state, sent by a sibling loop
+        self.deliverer = webhooks.Deliverer(sessions=sessions, settings=settings, clock=clock)
 
     # --- running --------------------------------------------------------------------------
     def _gate(self, provider: str) -> asyncio.Semaphore:
@@ -174,8 +176,11 @@ class JobRunner:
             await jobs.add_event(
                 session, job, "completed", {"images": len(outcome.outputs)}, now, self._ttl
             )
+            hook = await webhooks.enqueue(session, job, now, self.settings)
             await uow.commit(session)
         await self.notifier.publish(work.job_id)
+        if hook is not None:
+            self.deliverer.wake()
         return Finished("succeeded", outcome=outcome)
 
     @property
@@ -215,6 +220,7 @@ class JobRunner:
 
     async def _end(self, work: Work, status: str, error: dict | None) -> None:
         now = self.clock.now()
+        hook = None
         try:
             async with self._writing[work.job_id], self.sessions() as session:
                 job = await session.get(Generation, work.job_id)
@@ -224,10 +230,14 @@ class JobRunner:
                     await jobs.add_event(
                         session, job, "failed" if error else status, error or {}, now, self._ttl
                     )
+                    hook = await webhooks.enqueue(session, job, now, self.settings)
                     await uow.commit(session)
         except Exception as exc:  # noqa: BLE001 - the reaper finishes it later
             log.warning("job state not recorded: %s", type(exc).__name__)
+            hook = None
         await self.notifier.publish(work.job_id)
+        if hook is not None:
+            self.deliverer.wake()
 
     # --- cancel, heartbeat, reaper -----------------------------------------------------------
     def cancel_local(self, job_id: str) -> bool:
@@ -277,13 +287,17 @@ class JobRunner:
                 ).scalars()
             )
             stale = [job for job in stale if job.id not in self.tasks]
+            hooks = 0
             for job in stale:
                 jobs.finish(job, "failed", now, error=INTERRUPTED)
                 await jobs.forget_content(session, job)
                 await jobs.add_event(session, job, "failed", INTERRUPTED, now, self._ttl)
+                hooks += await webhooks.enqueue(session, job, now, self.settings) is not None
             await uow.commit(session)
         for job in stale:
             await self.notifier.publish(job.id)
+        if hooks:
+            self.deliverer.wake()
         return len(stale)
 
     async def _loop(self) -> None:
@@ -301,6 +315,7 @@ class JobRunner:
     async def start_background(self) -> None:
         if not self._loops:
             self._loops.append(asyncio.create_task(self._loop(), name="imagedesigner-jobs"))
+        self.deliverer.start()
 
     async def aclose(self) -> None:
         for task in self._loops:
@@ -312,3 +327,4 @@ class JobRunner:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._loops.clear()
+        await self.deliverer.aclose()  # pending deliveries stay due; any instance sends them

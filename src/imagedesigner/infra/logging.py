@@ -6,9 +6,9 @@
   SQLAlchemy's engine log, httpx/httpcore, hpack, python-multipart, PIL) are held at WARNING.
 - Tracebacks are printed without locals and without exception *messages* (a message can quote
   a prompt); only the exception type and the code locations remain.
-- A record factory redacts Bearer tokens, ``idk_`` and ``sk-`` keys, session cookies and
-  ``password=``-style pairs from every record, whichever handler (ours, uvicorn's, a test's)
-  ends up formatting it.
+- A record factory redacts Bearer tokens, ``idk_`` and ``sk-`` keys, ``whsec_`` webhook
+  secrets, session cookies and ``password=``-style pairs from every record, whichever handler
+  (ours, uvicorn's, a test's) ends up formatting it.
 
 ``install()`` is idempotent and is called by ``create_app``; ``configure(level)`` additionally
 sets up one stderr handler for ``imagedesigner serve`` (and returns uvicorn's ``log_config``).
@@ -28,6 +28,7 @@ _PATTERNS = [
     (re.compile(r"(?i)\bbasic\s+[A-Za-z0-9+/=]{8,}"), "Basic " + REDACTED),
     (re.compile(r"\bidk_[A-Za-z0-9_\-]{4,}"), "idk_" + REDACTED),
     (re.compile(r"\bsk-[A-Za-z0-9_\-]{6,}"), "sk-" + REDACTED),
+    (re.compile(r"\bwhsec_[A-Za-z0-9+/=]{4,}"), "whsec_" + REDACTED),
     (re.compile(r"(imagedesigner_(?:session|csrf))=[^;\s,\"']+"), r"\1=" + REDACTED),
     (
         re.compile(

@@ -29,6 +29,8 @@ SECURITY = [
     "TLS in transit",
     "least-privilege staff roles (support, admin) with an append-only audit log",
     "API keys stored as SHA-256 hashes; passwords as argon2",
+    "webhook signing secrets encrypted at rest (AES-256-GCM, key derived from the server "
+    "secret); webhooks only to public https URLs, checked again at connect time",
     "SQLite secure_delete and WAL truncation after deletions",
 ]
 
