@@ -17,8 +17,7 @@ from sqlalchemy import func, select
 
 from imagedesigner.db.models import Generation, StoredImage
 from imagedesigner.providers.local import LocalProvider
-from tests.api.test_openai_sdk import LiveServer, create_key
-from tests.conftest import make_settings, make_user
+from tests.conftest import make_user
 from tests.privacy.conftest import bearer
 
 ASYNC = {"Prefer": "respond-async"}
@@ -151,14 +150,6 @@ async def test_too_many_active_jobs_is_429_with_retry_after(client, auth, slow_l
     await wait_final(client, auth, first.json()["id"])
     third = await client.post("/v1/images/generations", json=BODY, headers={**auth, **ASYNC})
     assert third.status_code == 202
-
-
-@pytest.fixture
-def live(tmp_path):
-    settings = make_settings(tmp_path / "data")
-    key = create_key(settings)
-    with LiveServer(settings) as server:
-        yield server, key
 
 
 def test_sdk_stream_true_against_local_sketch(live):
