@@ -277,12 +277,21 @@ def find_in_files(folder: Path, needle: bytes) -> list[Path]:
     """
     hits = [p for p in files_under(folder) if needle in p.read_bytes()]
     if TEST_DATABASE_URL:
-        tables = run_in_thread(_tables_containing(needle.decode()))
+        tables = run_in_thread(_tables_containing(needle))
         hits.extend(Path(f"postgresql:{t}") for t in tables)
     return hits
 
 
-async def _tables_containing(needle: str) -> list[str]:
+def _holds(value: object, needle: bytes) -> bool:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return needle in bytes(value)
+    try:
+        return needle.decode() in str(value)
+    except UnicodeDecodeError:  # raw bytes can only be in a binary column
+        return False
+
+
+async def _tables_containing(needle: bytes) -> list[str]:
     from sqlalchemy import select
     from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -295,7 +304,7 @@ async def _tables_containing(needle: str) -> list[str]:
         async with engine.connect() as conn:
             for table in Base.metadata.sorted_tables:
                 rows = (await conn.execute(select(table))).all()
-                if any(needle in str(tuple(row)) for row in rows):
+                if any(_holds(value, needle) for row in rows for value in row):
                     found.append(table.name)
     finally:
         await engine.dispose()
