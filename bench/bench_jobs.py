@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import json
 import subprocess
 import sys
@@ -25,6 +26,7 @@ async def run(url: str, key: str, jobs: int, followers: int, proc: psutil.Proces
     limits = httpx.Limits(max_connections=jobs + followers, max_keepalive_connections=jobs)
     body = {"model": "openai/gpt-image-1.5", "prompt": "a bench", "response_format": "url"}
     peak = [proc.memory_info().rss]
+    errors: list[str] = []
 
     async def sample() -> None:
         while True:
@@ -34,18 +36,25 @@ async def run(url: str, key: str, jobs: int, followers: int, proc: psutil.Proces
     async with httpx.AsyncClient(base_url=url, headers=headers, timeout=300, limits=limits) as c:
 
         async def submit() -> str:
-            r = await c.post("/v1/images/generations", json=body, headers={"Prefer": "respond-async"})
+            r = await c.post(
+                "/v1/images/generations", json=body, headers={"Prefer": "respond-async"}
+            )
             assert r.status_code == 202, r.text
             return r.json()["id"]
 
         async def follow(job_id: str) -> float:
+            failed = False
             async with c.stream("GET", f"/v1/jobs/{job_id}/events") as r:
                 async for line in r.aiter_lines():
                     if line == "event: completed":
                         return time.perf_counter()
                     if line in ("event: failed", "event: cancelled"):
-                        raise RuntimeError(line)
-            raise RuntimeError("stream ended early")
+                        failed = True
+                    elif failed and line.startswith("data: "):
+                        errors.append(json.loads(line[6:]).get("code") or "?")
+                        return time.perf_counter()
+            errors.append("stream ended early")
+            return time.perf_counter()
 
         async def poll(job_id: str) -> float:
             while True:
@@ -53,8 +62,9 @@ async def run(url: str, key: str, jobs: int, followers: int, proc: psutil.Proces
                 if job["status"] == "succeeded":
                     return time.perf_counter()
                 if job["status"] in ("failed", "cancelled"):
-                    raise RuntimeError(json.dumps(job["error"]))
-                await asyncio.sleep(0.5)
+                    errors.append((job["error"] or {}).get("code") or "?")
+                    return time.perf_counter()
+                await asyncio.sleep(2)
 
         sampler = asyncio.ensure_future(sample())
         cpu0 = sum(proc.cpu_times()[:2])
@@ -67,7 +77,13 @@ async def run(url: str, key: str, jobs: int, followers: int, proc: psutil.Proces
         elapsed = max(done) - t0
         cpu = sum(proc.cpu_times()[:2]) - cpu0
         sampler.cancel()
-    return {"submitted_s": submitted, "elapsed": elapsed, "cpu": cpu, "peak": peak[0]}
+    return {
+        "submitted_s": submitted,
+        "elapsed": elapsed,
+        "cpu": cpu,
+        "peak": peak[0],
+        "errors": dict(collections.Counter(errors)),
+    }
 
 
 def main() -> None:
@@ -107,6 +123,7 @@ def main() -> None:
         f"server CPU: {r['cpu']:.2f} s = {r['cpu'] / args.jobs * 1000:.2f} ms per job "
         f"(submit, run, events, followers' reads)"
     )
+    print(f"jobs not succeeded: {sum(r['errors'].values())} {r['errors']}")
     print(f"server RSS: {rss0 / 2**20:.0f} MiB idle, {r['peak'] / 2**20:.0f} MiB peak")
 
 
