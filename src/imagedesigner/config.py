@@ -110,6 +110,8 @@ class Settings(BaseSettings):
     max_event_streams: int = 8  # open GET /v1/jobs/{id}/events streams per account
     job_heartbeat_interval: Duration = timedelta(seconds=2)
     job_stale_after: Duration = timedelta(seconds=15)  # a runner silent this long: interrupted
+    job_queue: Literal["inline", "procrastinate"] = "inline"  # procrastinate: dedicated workers
+    worker_concurrency: int = 64  # jobs one `imagedesigner worker` process runs at once
 
     # webhooks: a signed POST (Standard Webhooks) when a job that asked for one is finished
     webhook_allow_loopback: bool = False  # let webhook_url be 127.0.0.1/::1/localhost (tests)

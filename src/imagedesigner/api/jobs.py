@@ -31,6 +31,7 @@ from imagedesigner.db.models import Generation, StoredImage, User
 from imagedesigner.generation import jobs
 from imagedesigner.generation.history import live
 from imagedesigner.generation.normalize import GenerationInput, plan
+from imagedesigner.generation.queue import cancel_unclaimed
 from imagedesigner.generation.runner import Work
 from imagedesigner.generation.service import ensure_not_restricted
 from imagedesigner.kit.clock import as_utc
@@ -225,12 +226,17 @@ async def submit(
         inp,
         kind=kind,
         response_format=response_format,
-        runner=c.runner.instance_id,
+        runner=c.runner.instance_id if c.dispatch is c.runner else None,  # None: queued
         max_active=c.settings.max_active_jobs,
         webhook_url=webhook_url,
     )
     await uow.commit(session)
-    task = c.runner.start(Work(job.id, user.id, resolved, inp, store_outputs=store or stream))
+    work = Work(job.id, user.id, resolved, inp, store_outputs=store or stream)
+    try:
+        task = await c.dispatch.enqueue(work, follow=not is_async)
+    except BaseException:
+        await asyncio.shield(_forget(c, job.id))
+        raise
     if is_async:
         body = await job_json(request, c, session, job)
         return JSONResponse(
@@ -318,7 +324,10 @@ async def cancel_job(
     """Stops the job wherever it runs: here at once; on another instance at its next
     heartbeat (or at once through the notifier). A finished job is left as it is."""
     job = await jobs.get(session, c.clock.now(), user.id, job_id)
-    if await jobs.request_cancel(session, job):
+    if await cancel_unclaimed(session, c.blobs, job, c.clock.now(), c.settings.content_ttl):
+        await uow.commit(session)  # still on the queue: no worker will run it
+        await c.notifier.publish(job.id)
+    elif await jobs.request_cancel(session, job):
         await uow.commit(session)
         if not c.runner.cancel_local(job.id):
             await c.notifier.publish(job.id)

@@ -13,6 +13,7 @@ from imagedesigner.cli import accounts as accounts_cli
 from imagedesigner.cli import runtime
 from imagedesigner.cli import staff as staff_cli
 from imagedesigner.cli.runtime import run, run_async
+from imagedesigner.container import Container
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="ImageDesigner service CLI.")
 app.add_typer(accounts_cli.users, name="users")
@@ -76,6 +77,38 @@ def serve(
         log_config=log_config,
         proxy_headers=False,  # client IPs come from privacy/clientip.py and trusted_proxies only
     )
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int | None, typer.Option(help="Jobs at once (default: IMAGEDESIGNER_WORKER_CONCURRENCY)")
+    ] = None,
+) -> None:
+    """Run jobs from the queue (IMAGEDESIGNER_JOB_QUEUE=procrastinate), apart from the web
+    processes. Stops gracefully on SIGTERM or Ctrl+C: running jobs finish first."""
+    from imagedesigner.generation.worker import serve_worker
+    from imagedesigner.infra import logging as log_hygiene
+
+    settings = runtime.settings()
+    if settings.job_queue != "procrastinate":
+        raise runtime.fail(
+            "imagedesigner worker runs queued jobs: set IMAGEDESIGNER_JOB_QUEUE=procrastinate "
+            "(with PostgreSQL and Redis) for the web processes and the workers alike."
+        )
+    log_hygiene.configure("INFO")
+    size = concurrency or settings.worker_concurrency
+    typer.echo(f"ImageDesigner worker: up to {size} jobs at once")
+
+    async def go() -> None:
+        c = await Container.build(settings)
+        try:
+            await c.start()  # heartbeats, the reaper, webhook delivery
+            await serve_worker(c.runner, c.registry, c.blobs, settings, size)
+        finally:
+            await c.aclose()
+
+    runtime.run_async(go())
 
 
 @app.command()

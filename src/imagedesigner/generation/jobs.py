@@ -58,7 +58,7 @@ async def create(
     *,
     kind: str,
     response_format: str,
-    runner: str,
+    runner: str | None,
     max_active: int,
     webhook_url: str | None = None,
 ) -> Generation:
@@ -90,8 +90,8 @@ async def create(
         progress={},
         response_format=response_format,
         webhook_url=webhook_url,
-        runner=runner,
-        heartbeat_at=now,
+        runner=runner,  # None: on the queue, for whichever worker claims it
+        heartbeat_at=now if runner is not None else None,
         cancel_requested=False,
     )
     session.add(job)
@@ -162,6 +162,27 @@ async def request_cancel(session: AsyncSession, job: Generation) -> bool:
         update(Generation).where(Generation.id == job.id).values(cancel_requested=True)
     )
     return True
+
+
+async def claim(session: AsyncSession, job_id: str, runner: str | None, now: datetime) -> bool:
+    """Take a queued job nobody has claimed (a dedicated worker), or with ``runner=None``
+    cancel it. One conditional update: of a claim and a cancel racing, exactly one wins."""
+    values: dict = (
+        {"runner": runner, "heartbeat_at": now}
+        if runner is not None
+        else {"status": "cancelled", "finished_at": now, "heartbeat_at": None}
+    )
+    result = await session.execute(
+        update(Generation)
+        .where(
+            Generation.id == job_id,
+            Generation.status == "queued",
+            Generation.runner.is_(None),
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
 
 
 async def forget_content(session: AsyncSession, job: Generation) -> None:

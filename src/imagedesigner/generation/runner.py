@@ -64,6 +64,12 @@ def error_dict(exc: errors.DomainError) -> dict:
     return {"message": exc.message, "type": exc.type, "param": exc.param, "code": exc.code}
 
 
+def _internal() -> errors.DomainError:
+    internal = errors.DomainError("Internal server error.", code="internal_error")
+    internal.status, internal.type = 500, "api_error"
+    return internal
+
+
 def _instance_id() -> str:
     return f"{socket.gethostname()[:32]}:{os.getpid()}:{secrets.token_hex(4)}"
 
@@ -100,6 +106,10 @@ class JobRunner:
             self._gates[provider] = asyncio.Semaphore(max(1, size))
         return self._gates[provider]
 
+    async def enqueue(self, work: Work, *, follow: bool = True) -> asyncio.Task[Finished]:
+        """Run the job in this process (the same contract as the queue's dispatcher)."""
+        return self.start(work)
+
     def start(self, work: Work) -> asyncio.Task[Finished]:
         task = asyncio.create_task(self._run(work), name=f"job-{work.job_id}")
         self.tasks[work.job_id] = task
@@ -131,16 +141,15 @@ class JobRunner:
                 )
                 return await self._succeed(work, produced)
         except asyncio.CancelledError:
-            await asyncio.shield(self._end(work, "cancelled", None))
+            await asyncio.shield(self._end(work.job_id, "cancelled", None))
             raise
         except errors.DomainError as exc:
-            await self._end(work, "failed", error_dict(exc))
+            await self._end(work.job_id, "failed", error_dict(exc))
             return Finished("failed", error=exc)
         except Exception as exc:
             log.error("job failed: %s", type(exc).__name__)  # the type only: no content
-            internal = errors.DomainError("Internal server error.", code="internal_error")
-            internal.status, internal.type = 500, "api_error"
-            await self._end(work, "failed", error_dict(internal))
+            internal = _internal()
+            await self._end(work.job_id, "failed", error_dict(internal))
             return Finished("failed", error=internal)
         finally:
             if work.job_id in queue:
@@ -218,12 +227,16 @@ class JobRunner:
             await uow.commit(session)
         await self.notifier.publish(work.job_id)
 
-    async def _end(self, work: Work, status: str, error: dict | None) -> None:
+    async def fail_unrunnable(self, job_id: str) -> None:
+        """A claimed job whose input cannot be opened (another secret, a lost blob)."""
+        await self._end(job_id, "failed", error_dict(_internal()))
+
+    async def _end(self, job_id: str, status: str, error: dict | None) -> None:
         now = self.clock.now()
         hook = None
         try:
-            async with self._writing[work.job_id], self.sessions() as session:
-                job = await session.get(Generation, work.job_id)
+            async with self._writing[job_id], self.sessions() as session:
+                job = await session.get(Generation, job_id)
                 if job is not None and job.status not in jobs.FINAL:
                     jobs.finish(job, status, now, error=error)
                     await jobs.forget_content(session, job)
@@ -235,7 +248,7 @@ class JobRunner:
         except Exception as exc:  # noqa: BLE001 - the reaper finishes it later
             log.warning("job state not recorded: %s", type(exc).__name__)
             hook = None
-        await self.notifier.publish(work.job_id)
+        await self.notifier.publish(job_id)
         if hook is not None:
             self.deliverer.wake()
 
