@@ -78,10 +78,10 @@ def build_app(settings: Settings):
 
 async def ensure_schema(settings: Settings) -> None:
     """procrastinate's tables, once per database (the first instance to start applies them)."""
-    import procrastinate
     import psycopg
+    from procrastinate.schema import SchemaManager
 
-    sql = procrastinate.SchemaManager(None).get_schema()  # type: ignore[arg-type]
+    sql = SchemaManager.get_schema()
     info = conninfo(settings.resolved_database_url())
     async with await psycopg.AsyncConnection.connect(info) as conn, conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
