@@ -127,7 +127,7 @@ class LocalProvider:
         for i in range(request.n):
             if progress is not None:
                 await progress({"stage": "rendering", "done": i, "total": request.n})
-            seed = base_seed + i
+            seed = (base_seed + i) % 2**32  # as split calls wrap: seeds stay in 0..2**32-1
             data = await asyncio.to_thread(
                 render_one, request.prompt, seed, size, fmt, transparent, inputs, mask
             )
