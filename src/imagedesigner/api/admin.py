@@ -5,7 +5,7 @@ same transaction as the read."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel
@@ -16,7 +16,7 @@ from imagedesigner import errors
 from imagedesigner.api.deps import ContainerDep, CurrentUser, SessionDep
 from imagedesigner.api.me import Account, account
 from imagedesigner.api.schemas import NO_STORE, ts
-from imagedesigner.api.support import Ticket, ticket_json
+from imagedesigner.api.support import MessageBody, Ticket, one_ticket, ticket_json
 from imagedesigner.audit import log as audit
 from imagedesigner.container import Container
 from imagedesigner.db import uow
@@ -44,6 +44,7 @@ class RecordsOfProcessing(BaseModel):
 
 class StaffTicket(Ticket):
     user_id: str
+    email: str
 
 
 class StaffTicketList(BaseModel):
@@ -66,12 +67,13 @@ class StoredGenerationList(BaseModel):
     data: list[StoredGeneration]
 
 
-def _require(user: User, roles: set[str]) -> None:
+def require(user: User, roles: set[str]) -> None:
     if user.role not in roles:
         raise errors.PermissionDenied("Your role does not allow this.", code="insufficient_role")
 
 
-async def _audit(session: AsyncSession, c: Container, staff: User, action: str, target: str):
+
+async def staff_audit(session: AsyncSession, c: Container, staff: User, action: str, target: str):
     await audit.record(
         session,
         c.clock.now(),
@@ -85,36 +87,75 @@ async def _audit(session: AsyncSession, c: Container, staff: User, action: str, 
 async def records(
     response: Response, c: ContainerDep, session: SessionDep, user: CurrentUser
 ) -> RecordsOfProcessing:
-    _require(user, {"admin"})
-    await _audit(session, c, user, "records-read", "records-of-processing")
+    require(user, {"admin"})
+    await staff_audit(session, c, user, "records-read", "records-of-processing")
     await uow.commit(session)
     response.headers.update(NO_STORE)
     return RecordsOfProcessing.model_validate(records_of_processing(c.settings, c.registry))
 
 
+TicketState = Literal["active", "open", "answered", "closed", "all"]
+
+
 @router.get("/tickets")
 async def all_tickets(
-    response: Response, c: ContainerDep, session: SessionDep, user: CurrentUser
+    response: Response,
+    c: ContainerDep,
+    session: SessionDep,
+    user: CurrentUser,
+    status: TicketState = "active",
 ) -> StaffTicketList:
-    _require(user, STAFF)
-    rows = await tickets.all_open(session, c.clock.now())
-    for target in sorted({audit.subject_ref(c.settings, t.user_id) for t in rows}):
-        await _audit(session, c, user, "tickets-read", target)
+    """Tickets newest first: ``active`` (open or answered, the default), one state, or all."""
+    require(user, STAFF)
+    rows = await tickets.listing(session, c.clock.now(), status)
+    for target in sorted({audit.subject_ref(c.settings, t.user_id) for t, _, _ in rows}):
+        await staff_audit(session, c, user, "tickets-read", target)
     await uow.commit(session)
-    data = [StaffTicket(**ticket_json(t).model_dump(), user_id=t.user_id) for t in rows]
+    data = [
+        StaffTicket(**ticket_json(t, thread).model_dump(), user_id=t.user_id, email=email)
+        for t, email, thread in rows
+    ]
     response.headers.update(NO_STORE)
     return StaffTicketList(data=data)
+
+
+@router.post("/tickets/{ticket_id}/answers", status_code=201)
+async def answer_ticket(
+    ticket_id: str, body: MessageBody, c: ContainerDep, session: SessionDep, user: CurrentUser
+) -> Ticket:
+    """Support answers a ticket; the person sees it on their ticket."""
+    require(user, STAFF)
+    ticket = await tickets.answer(session, c.clock.now(), ticket_id, body.body)
+    target = audit.subject_ref(c.settings, ticket.user_id)
+    await staff_audit(session, c, user, "ticket-answered", target)
+    out = await one_ticket(session, ticket)
+    await uow.commit(session)
+    return out
+
+
+@router.post("/tickets/{ticket_id}/close")
+async def close_ticket(
+    ticket_id: str, c: ContainerDep, session: SessionDep, user: CurrentUser
+) -> Ticket:
+    require(user, STAFF)
+    ticket = await tickets.close(session, c.clock.now(), ticket_id)
+    await staff_audit(
+        session, c, user, "ticket-closed", audit.subject_ref(c.settings, ticket.user_id)
+    )
+    out = await one_ticket(session, ticket)
+    await uow.commit(session)
+    return out
 
 
 @router.get("/users/{user_id}")
 async def read_account(
     user_id: str, response: Response, c: ContainerDep, session: SessionDep, user: CurrentUser
 ) -> Account:
-    _require(user, STAFF)
+    require(user, STAFF)
     target = await session.get(User, user_id)
     if target is None:
         raise errors.NotFound("No user with this id.")
-    await _audit(session, c, user, "account-read", audit.subject_ref(c.settings, user_id))
+    await staff_audit(session, c, user, "account-read", audit.subject_ref(c.settings, user_id))
     await uow.commit(session)
     response.headers.update(NO_STORE)
     return account(target)
@@ -127,7 +168,7 @@ async def read_content(
     target = audit.subject_ref(c.settings, user_id)
     if user.role != "admin":
         if user.role in STAFF:
-            await _audit(session, c, user, "content-read-denied", target)
+            await staff_audit(session, c, user, "content-read-denied", target)
             await uow.commit(session)
         raise errors.PermissionDenied(
             "Only admins may read a user's prompts and images.", code="insufficient_role"
@@ -145,7 +186,7 @@ async def read_content(
     images = list(
         (await session.execute(select(StoredImage).where(StoredImage.user_id == user_id))).scalars()
     )
-    await _audit(session, c, user, "content-read", target)
+    await staff_audit(session, c, user, "content-read", target)
     await uow.commit(session)
     by_gen: dict[str, list[str]] = {}
     for img in images:

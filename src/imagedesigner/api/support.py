@@ -1,6 +1,9 @@
-"""Support tickets (``/v1/support/tickets``), kept ``TICKET_RETENTION`` (12 months)."""
+"""Support tickets (``/v1/support/tickets``), kept ``TICKET_RETENTION`` (12 months): the person
+opens one, reads support's answers on it, writes a follow-up, or deletes it early."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
@@ -9,7 +12,7 @@ from imagedesigner.api.deps import ContainerDep, CurrentUser, SessionDep
 from imagedesigner.api.me import record
 from imagedesigner.api.schemas import NO_STORE, RequestModel, ts
 from imagedesigner.db import uow
-from imagedesigner.db.models_privacy import SupportTicket
+from imagedesigner.db.models_privacy import SupportTicket, TicketMessage
 from imagedesigner.support import tickets
 
 router = APIRouter(prefix="/v1/support/tickets", tags=["support"])
@@ -20,12 +23,26 @@ class TicketBody(RequestModel):
     body: str = Field(min_length=1, max_length=tickets.MAX_BODY)
 
 
+class MessageBody(RequestModel):
+    body: str = Field(min_length=1, max_length=tickets.MAX_BODY)
+
+
+class Message(BaseModel):
+    id: str
+    author: Literal["support", "person"]
+    body: str
+    created_at: int | None
+
+
 class Ticket(BaseModel):
     id: str
     object: str = "support.ticket"
     subject: str
     body: str
+    status: Literal["open", "answered", "closed"]
+    messages: list[Message]
     created_at: int | None
+    closed_at: int | None
     expires_at: int | None
 
 
@@ -34,14 +51,24 @@ class TicketList(BaseModel):
     data: list[Ticket]
 
 
-def ticket_json(t: SupportTicket) -> Ticket:
+def ticket_json(t: SupportTicket, thread: list[TicketMessage]) -> Ticket:
     return Ticket(
         id=t.id,
         subject=t.subject,
         body=t.body,
+        status=tickets.state(t, thread),
+        messages=[
+            Message(id=m.id, author=m.author, body=m.body, created_at=ts(m.created_at))
+            for m in thread
+        ],
         created_at=ts(t.created_at),
+        closed_at=ts(t.closed_at),
         expires_at=ts(t.expires_at),
     )
+
+
+async def one_ticket(session, t: SupportTicket) -> Ticket:
+    return ticket_json(t, (await tickets.messages(session, [t.id]))[t.id])
 
 
 @router.post("", status_code=201)
@@ -52,7 +79,7 @@ async def create_ticket(
         session, c.clock.now(), c.settings.ticket_retention, user.id, body.subject, body.body
     )
     await uow.commit(session)
-    return ticket_json(ticket)
+    return ticket_json(ticket, [])
 
 
 @router.get("")
@@ -60,8 +87,20 @@ async def list_tickets(
     response: Response, c: ContainerDep, session: SessionDep, user: CurrentUser
 ) -> TicketList:
     rows = await tickets.for_user(session, c.clock.now(), user.id)
+    threads = await tickets.messages(session, [t.id for t in rows])
     response.headers.update(NO_STORE)
-    return TicketList(data=[ticket_json(t) for t in rows])
+    return TicketList(data=[ticket_json(t, threads[t.id]) for t in rows])
+
+
+@router.post("/{ticket_id}/messages", status_code=201)
+async def follow_up(
+    ticket_id: str, body: MessageBody, c: ContainerDep, session: SessionDep, user: CurrentUser
+) -> Ticket:
+    """Write again on your own ticket (a closed one opens again)."""
+    ticket = await tickets.follow_up(session, c.clock.now(), user.id, ticket_id, body.body)
+    out = await one_ticket(session, ticket)
+    await uow.commit(session)
+    return out
 
 
 @router.delete("/{ticket_id}", status_code=204, response_class=Response)

@@ -1,4 +1,4 @@
-"""Tables for consents, rights requests, support tickets, legal holds and the audit log
+"""Tables for consents, rights requests, support tickets and their messages, legal holds and the audit log
 (privacy engine, part 2). See db/base.py for the data map convention every column must follow.
 
 ``rights_requests`` and ``audit_log`` tie to no user: they hold only pseudonymous references
@@ -66,6 +66,34 @@ class SupportTicket(Base):
     )
     expires_at: Mapped[datetime | None] = field(
         DateTime(timezone=True), index=True, nullable=True, category="support", retention=TICKETS
+    )
+    closed_at: Mapped[datetime | None] = field(
+        DateTime(timezone=True), nullable=True, category="support", retention=TICKETS
+    )
+
+
+class TicketMessage(Base):
+    """A message on a ticket after it was opened: an answer from support, or the person's
+    follow-up. Goes with its ticket (a child row: deleted, expired and held with it)."""
+
+    __tablename__ = "ticket_messages"
+    __table_args__ = table_info(
+        user_link="user_id", description="Support communications: answers and follow-ups"
+    )
+
+    id: Mapped[str] = field(String(40), primary_key=True, category="support", retention=TICKETS)
+    ticket_id: Mapped[str] = field(
+        String(40),
+        ForeignKey("support_tickets.id", ondelete="CASCADE"),
+        index=True,
+        category="support",
+        retention=TICKETS,
+    )
+    user_id: Mapped[str] = _user_fk("support", TICKETS)  # the ticket's owner
+    author: Mapped[str] = field(String(10), category="support", retention=TICKETS)
+    body: Mapped[str] = field(Text, category="support", retention=TICKETS)
+    created_at: Mapped[datetime] = field(
+        DateTime(timezone=True), category="support", retention=TICKETS
     )
 
 

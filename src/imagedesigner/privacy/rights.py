@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from imagedesigner import errors
 from imagedesigner.audit.log import subject_ref
 from imagedesigner.config import Settings
 from imagedesigner.db.models_privacy import RightsRequest
@@ -68,6 +69,35 @@ async def complete(session: AsyncSession, request_id: str, at: datetime, **detai
     if row is not None:
         row.completed_at = at
         row.details = {**(row.details or {}), **details}
+
+
+async def listing(session: AsyncSession, limit: int = 500) -> list[RightsRequest]:
+    """Open requests first, soonest deadline first; then the fulfilled ones, newest first."""
+    rows = list(
+        (
+            await session.execute(
+                select(RightsRequest).order_by(RightsRequest.received_at.desc()).limit(limit)
+            )
+        ).scalars()
+    )
+    open_rows = sorted((r for r in rows if r.completed_at is None), key=lambda r: as_utc(r.due_at))
+    return open_rows + [r for r in rows if r.completed_at is not None]
+
+
+async def fulfil(session: AsyncSession, request_id: str, now: datetime) -> RightsRequest:
+    """Staff mark an open request (one they recorded) as done."""
+    row = await session.get(RightsRequest, request_id)
+    if row is None:
+        raise errors.NotFound("No request with this id.", param="request_id")
+    if row.completed_at is not None:
+        raise errors.Conflict("This request is already fulfilled.", param="request_id")
+    if (row.details or {}).get("held"):
+        raise errors.Conflict(
+            "This erasure waits for a legal hold; it completes when the hold is released.",
+            param="request_id",
+        )
+    row.completed_at = now
+    return row
 
 
 def status(row: RightsRequest, now: datetime) -> str:
