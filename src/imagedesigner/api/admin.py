@@ -72,7 +72,6 @@ def require(user: User, roles: set[str]) -> None:
         raise errors.PermissionDenied("Your role does not allow this.", code="insufficient_role")
 
 
-
 async def staff_audit(session: AsyncSession, c: Container, staff: User, action: str, target: str):
     await audit.record(
         session,
