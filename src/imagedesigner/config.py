@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     policy_effective_date: str = "September 12, 2025"
     contact_email: str = "privacy@imagedesigner.ai"
     policy_controller: str = "Mirko Jahn"  # the contact named in the policy
+    operator_name: str = "ImageDesigner.AI"  # the controller: who runs this server, on /privacy
+    processing_location: str = "the United States"  # where this server processes data
 
     # --- generation ----------------------------------------------------------------------
     default_model: str | None = None  # default: local/sketch unless a provider key is set

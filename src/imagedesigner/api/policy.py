@@ -33,10 +33,18 @@ class Gpc(BaseModel):
     sells_or_shares_personal_information: bool
 
 
+class Operator(BaseModel):
+    name: str
+    contact_person: str
+    contact_email: str
+    processing_location: str
+
+
 class Policy(BaseModel):
     version: str
     effective_date: str
     contact_email: str
+    operator: Operator
     settings: PolicySettings
     retention: dict[str, Any]
     enabled_providers: list[str]
@@ -55,6 +63,12 @@ async def privacy_json(request: Request, c: ContainerDep) -> JSONResponse:
             "version": s.policy_version,
             "effective_date": s.policy_effective_date,
             "contact_email": s.contact_email,
+            "operator": {
+                "name": s.operator_name,
+                "contact_person": s.policy_controller,
+                "contact_email": s.contact_email,
+                "processing_location": s.processing_location,
+            },
             "settings": {
                 "content_ttl": format_duration(s.content_ttl),
                 "log_retention": format_duration(s.log_retention),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -61,6 +62,10 @@ def serve(
 
     # redacting formatter, no access log (request_logs replaces it), tracebacks without messages
     log_config = log_hygiene.configure("INFO")
+    from imagedesigner.privacy.policy import operator_warning
+
+    if warning := operator_warning(settings, host):
+        logging.getLogger("imagedesigner.serve").warning(warning)
     if workers > 1 and not settings.resolved_database_url().startswith("postgresql"):
         raise runtime.fail(
             "--workers above 1 needs a shared database: set IMAGEDESIGNER_DATABASE_URL to "

@@ -12,6 +12,7 @@ Served as ``GET /privacy`` and ``/privacy.txt`` (``web/policy.py``) and as JSON 
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -102,6 +103,44 @@ def subprocessors(c: Container) -> list[dict]:
     return rows
 
 
+# The published policy's own example operator: fine on a laptop, wrong on a public server.
+EXAMPLE_OPERATOR = {
+    "operator_name": "ImageDesigner.AI",
+    "contact_email": "privacy@imagedesigner.ai",
+    "policy_controller": "Mirko Jahn",
+}
+LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host.lower() in LOOPBACK_NAMES
+
+
+def example_operator(settings: Settings) -> list[str]:
+    """The settings still at the policy's example values (the names of the variables)."""
+    return [
+        f"IMAGEDESIGNER_{name.upper()}"
+        for name, example in EXAMPLE_OPERATOR.items()
+        if getattr(settings, name).strip().lower() == example.lower()
+    ]
+
+
+def operator_warning(settings: Settings, host: str) -> str | None:
+    """A start-up warning when the service listens beyond loopback while /privacy still names
+    the example company as the controller."""
+    names = example_operator(settings)
+    if is_loopback(host) or not names:
+        return None
+    return (
+        f"Listening on {host}, but /privacy still names the example operator of the published "
+        f"policy ({settings.operator_name}, {settings.contact_email}) as the controller. Set "
+        f"{', '.join(names)} to who runs this server."
+    )
+
+
 def values(c: Container) -> dict:
     s = c.settings
     rows = subprocessors(c)
@@ -110,6 +149,8 @@ def values(c: Container) -> dict:
         "effective_date": s.policy_effective_date,
         "contact_email": s.contact_email,
         "controller": s.policy_controller,
+        "operator": s.operator_name,
+        "processing_location": s.processing_location,
         "content_ttl": human(s.content_ttl),
         "log_retention": human(s.log_retention),
         "ip_retention": human(s.ip_retention),
