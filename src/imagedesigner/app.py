@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 
 from fastapi import Depends, FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from imagedesigner import __version__
 from imagedesigner.api import (
@@ -35,8 +36,9 @@ from imagedesigner.config import Settings
 from imagedesigner.container import Container
 from imagedesigner.infra import logging as log_hygiene
 from imagedesigner.retention import scheduler
-from imagedesigner.web import docs, pages
+from imagedesigner.web import docs, pages, staff_pages
 from imagedesigner.web import policy as policy_pages
+from imagedesigner.web.templating import STATIC
 
 ROUTERS = [
     health.router,
@@ -56,6 +58,7 @@ ROUTERS = [
     policy.router,
     policy_pages.router,
     pages.router,
+    staff_pages.router,
 ]
 DESCRIPTION = (
     "OpenAI-compatible image generation. Authenticate with `Authorization: Bearer <API key>`. "
@@ -120,6 +123,7 @@ def create_app(
     for setting, router in OPTIONAL_ROUTERS:
         if getattr(settings, setting):
             app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")  # scripts and styles
     api_openapi.install(app, settings)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(RequestLogMiddleware)  # outermost: sees 413s too

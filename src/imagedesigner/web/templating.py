@@ -17,14 +17,25 @@ from imagedesigner.db import uow
 from imagedesigner.privacy import notice
 
 TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
 templates = Jinja2Templates(directory=str(TEMPLATES))
+
+
+def asset(name: str) -> str:
+    """The URL of a static script or style (``web/static/``); an unknown name is an error."""
+    if not (STATIC / name).is_file():
+        raise LookupError(f"no static file {name!r}")
+    return f"/static/{name}"
+
+
+templates.env.globals["asset"] = asset
 
 
 def security_headers(nonce: str) -> dict[str, str]:
     return {
         "Content-Security-Policy": (
-            "default-src 'none'; style-src 'unsafe-inline'; "
-            f"script-src 'nonce-{nonce}'; connect-src 'self'; img-src 'self' data: blob:; "
+            "default-src 'none'; style-src 'self' 'unsafe-inline'; "
+            f"script-src 'self' 'nonce-{nonce}'; connect-src 'self'; img-src 'self' data: blob:; "
             "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
         ),
         "X-Content-Type-Options": "nosniff",
