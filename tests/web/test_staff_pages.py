@@ -221,9 +221,9 @@ def test_phone_width_no_sideways_scroll(open_as, desk_server):
     # tables are stacked rows: each cell carries its column's name, the header row is hidden
     admin.goto(f"{desk_server}/staff/holds")
     admin.wait_for_selector("#holds tbody tr")
-    assert admin.evaluate(
-        "getComputedStyle(document.querySelector('#holds td')).display"
-    ) == "block"
+    assert (
+        admin.evaluate("getComputedStyle(document.querySelector('#holds td')).display") == "block"
+    )
     label = admin.evaluate(
         "getComputedStyle(document.querySelector('#holds td'), '::before').content"
     )

@@ -75,7 +75,7 @@
           el("p", { class: "msg-body", text: m.body }));
       }));
     var card = el("article", { class: "ticket card", id: "ticket-" + t.id, "data-status": t.status },
-      el("header", { class: "ticket-head" }, el("h2", { text: t.subject }),
+      el("div", { class: "ticket-head" }, el("h2", { text: t.subject }),
         el("span", { class: "badge badge-" + t.status, text: TICKET_STATE[t.status] })),
       el("p", { class: "muted", text: "From " + t.email + " · opened " + ID.date(t.created_at) }), thread);
     if (t.status === "closed") return card;

@@ -48,7 +48,7 @@
       } catch (e) { ID.showError(remove, e); }
     });
     return el("article", { class: "ticket card", id: "ticket-" + t.id, "data-status": t.status, "aria-labelledby": "title-" + t.id },
-      el("header", { class: "ticket-head" },
+      el("div", { class: "ticket-head" },
         el("h3", { id: "title-" + t.id, text: t.subject }),
         el("span", { class: "badge badge-" + t.status, text: STATE[t.status] })),
       el("p", { class: "muted", text: "Opened " + ID.date(t.created_at) + " · deleted on " + ID.date(t.expires_at) + " unless you delete it sooner" }),
