@@ -90,6 +90,7 @@ class TicketMessage(Base):
         retention=TICKETS,
     )
     user_id: Mapped[str] = _user_fk("support", TICKETS)  # the ticket's owner
+    position: Mapped[int] = field(Integer, category="support", retention=TICKETS)  # 1, 2, ...
     author: Mapped[str] = field(String(10), category="support", retention=TICKETS)
     body: Mapped[str] = field(Text, category="support", retention=TICKETS)
     created_at: Mapped[datetime] = field(

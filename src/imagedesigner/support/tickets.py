@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from imagedesigner import errors
@@ -83,7 +83,7 @@ async def messages(session: AsyncSession, ticket_ids: list[str]) -> dict[str, li
     query = (
         select(TicketMessage)
         .where(TicketMessage.ticket_id.in_(ticket_ids))
-        .order_by(TicketMessage.created_at, TicketMessage.id)
+        .order_by(TicketMessage.position, TicketMessage.created_at)
     )
     for m in (await session.execute(query)).scalars():
         out[m.ticket_id].append(m)
@@ -135,10 +135,13 @@ async def _find(
 
 
 async def _add(session, now, ticket: SupportTicket, author: str, body: str) -> TicketMessage:
+    """The next message; ``position`` orders a thread whose messages share a timestamp."""
+    count = select(func.count()).where(TicketMessage.ticket_id == ticket.id)
     message = TicketMessage(
         id=new_id("tmsg"),
         ticket_id=ticket.id,
         user_id=ticket.user_id,
+        position=(await session.execute(count)).scalar_one() + 1,
         author=author,
         body=_body(body),
         created_at=now,
