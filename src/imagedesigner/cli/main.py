@@ -73,6 +73,8 @@ def serve(
         host=host,
         port=port,
         log_level="info",
+        loop="uvloop",  # pinned dependencies: libuv's loop and the httptools parser
+        http="httptools",
         access_log=False,
         log_config=log_config,
         proxy_headers=False,  # client IPs come from privacy/clientip.py and trusted_proxies only
