@@ -105,7 +105,7 @@ class Settings(BaseSettings):
 
     # jobs: every generation and edit is one; these bound how many run and who may follow them
     job_concurrency: dict[str, int] = Field(
-        default_factory=lambda: {"local": 2, "default": 256}
+        default_factory=lambda: {"local": 2, "default": 1000}
     )  # jobs running at once per provider ("default": any provider not named)
     max_active_jobs: int = 32  # queued + running per account; past it 429 with Retry-After
     max_event_streams: int = 8  # open GET /v1/jobs/{id}/events streams per account
