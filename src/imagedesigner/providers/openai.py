@@ -1,6 +1,8 @@
 """OpenAI Images adapter: ``POST {base}/images/generations`` (JSON) and ``/images/edits`` (multipart).
 
-What is sent: ``model``, ``prompt``, ``n``, ``size``, ``output_format``, ``quality``, ``background`` and, when
+What is sent: ``model``, ``prompt``, ``n``, ``size``, ``output_format``, ``quality``, ``background``,
+``output_compression`` (jpeg/webp), ``input_fidelity`` (edits, models that take it), ``moderation``
+(generations) and, when
 the ``send_safety_identifier`` argument is on (setting ``openai_send_safety_identifier``),
 ``safety_identifier`` (an HMAC of the account id computed by the generation service — never the raw
 id). ``user`` is never sent. OpenAI has no per-request retention flag
@@ -68,16 +70,31 @@ _GPT = {
     "qualities": ("low", "medium", "high", "auto"),
     "backgrounds": ("transparent", "opaque", "auto"),
     "partial_images": True,  # stream + partial_images (research/providers.md §1.2, §1.6)
+    "moderation": True,
+    "output_compression": True,
 }
 MAX_PARTIAL_IMAGES = 3
-# gpt-image-2: any WxH, both sides multiples of 16, aspect between 1:3 and 3:1, at most 3840x2160.
+# gpt-image-2: any WxH, both sides multiples of 16, aspect between 1:3 and 3:1, at most 3840x2160
+# (OA-SPEC); the pixel floor of 655,360 is from a secondary source (research/providers.md §1.4).
 GPT2_MAX_PIXELS = 3840 * 2160
+GPT2_MIN_PIXELS = 655_360
 GPT2_MAX_RATIO = 3.0
+_GPT2_CAPS = Capabilities(
+    sizes=None,
+    min_side=256,
+    max_side=3840,
+    size_multiple=16,
+    min_pixels=GPT2_MIN_PIXELS,
+    max_pixels=GPT2_MAX_PIXELS,
+    max_ratio=GPT2_MAX_RATIO,
+    **_GPT,  # no input_fidelity: OA-SDK says to omit it for gpt-image-2
+)
 
 
 def _model(
-    native: str, description: str, caps: Capabilities, *, retired: bool = False
+    native: str, description: str, caps: Capabilities, *, replacement: str | None = None
 ) -> ModelInfo:
+    """A model; one with a ``replacement`` is retired (answers ``model_not_found`` naming it)."""
     return ModelInfo(
         id=f"{NAME}/{native}",
         provider=NAME,
@@ -85,7 +102,8 @@ def _model(
         subprocessor="OpenAI",
         description=description,
         capabilities=caps,
-        retired=retired,
+        retired=replacement is not None,
+        replacement=replacement,
     )
 
 
@@ -93,23 +111,33 @@ MODELS: tuple[ModelInfo, ...] = (
     _model(
         "gpt-image-2",
         "OpenAI GPT Image 2: any size in multiples of 16 (aspect 1:3 to 3:1, up to 3840x2160).",
-        Capabilities(sizes=None, min_side=256, max_side=3840, size_multiple=16, **_GPT),
+        _GPT2_CAPS,
+    ),
+    _model(
+        "gpt-image-2-2026-04-21",
+        "OpenAI GPT Image 2, the 2026-04-21 snapshot: the same sizes as gpt-image-2.",
+        _GPT2_CAPS,
     ),
     _model(
         "gpt-image-1.5",
         "OpenAI GPT Image 1.5: 1024x1024, 1536x1024 or 1024x1536; edits with up to 16 images.",
-        Capabilities(sizes=_GPT_SIZES, **_GPT),
+        Capabilities(sizes=_GPT_SIZES, input_fidelity=("high", "low"), **_GPT),
     ),
     _model(
         "gpt-image-1-mini",
         "OpenAI GPT Image 1 mini: the cheaper GPT image model, same sizes as gpt-image-1.5.",
+        Capabilities(sizes=_GPT_SIZES, input_fidelity=("low",), **_GPT),
+    ),
+    _model(
+        "chatgpt-image-latest",
+        "OpenAI's image model as used in ChatGPT (moves with ChatGPT); GPT image sizes.",
         Capabilities(sizes=_GPT_SIZES, **_GPT),
     ),
     _model(
         "gpt-image-1",
         "OpenAI GPT Image 1 (shut down by OpenAI on 2026-10-23).",
-        Capabilities(sizes=_GPT_SIZES, **_GPT),
-        retired=True,
+        Capabilities(sizes=_GPT_SIZES, input_fidelity=("high", "low"), **_GPT),
+        replacement="openai/gpt-image-1.5",
     ),
     _model(
         "dall-e-3",
@@ -120,7 +148,7 @@ MODELS: tuple[ModelInfo, ...] = (
             qualities=("standard", "hd"),
             output_formats=("png",),
         ),
-        retired=True,
+        replacement="openai/gpt-image-2",
     ),
     _model(
         "dall-e-2",
@@ -133,7 +161,7 @@ MODELS: tuple[ModelInfo, ...] = (
             max_input_images=1,
             output_formats=("png",),
         ),
-        retired=True,
+        replacement="openai/gpt-image-1.5",
     ),
 )
 
@@ -272,6 +300,12 @@ class OpenAIProvider(_http.HttpProvider):
                 warnings.append(
                     ParamWarning("background", "ignored", f"{model.id} has no background option.")
                 )
+            if request.output_compression is not None and request.output_format != "png":
+                fields["output_compression"] = request.output_compression
+            if request.input_fidelity and request.is_edit:
+                fields["input_fidelity"] = request.input_fidelity
+            if request.moderation and not request.is_edit:  # the edit form has no moderation
+                fields["moderation"] = request.moderation
         if self.send_safety_identifier and request.safety_identifier:
             fields["safety_identifier"] = request.safety_identifier
         if partials:
@@ -353,9 +387,11 @@ class OpenAIProvider(_http.HttpProvider):
                     revised_prompt=revised if isinstance(revised, str) else None,
                 )
             )
-        usage = body.get("usage")
         return ProviderResult(
-            images=images, warnings=warnings, usage=usage if isinstance(usage, dict) else None
+            images=images,
+            warnings=warnings,
+            usage=_http.usage_of(body.get("usage")),
+            echo=_echo(body),
         )
 
 
@@ -376,6 +412,7 @@ class _Stream:
         self.prefix = "image_edit" if request.is_edit else "image_generation"
         self.images: list[GeneratedImage] = []
         self.usage: dict | None = None
+        self.echo: dict[str, str] = {}
         self.partials = 0
 
     async def on_event(self, event: _http.SSEEvent) -> None:
@@ -431,9 +468,8 @@ class _Stream:
             fmt = self.request.output_format
         media_type, w, h = self.provider._check_image(raw, MEDIA_TYPES[fmt])
         self.images.append(GeneratedImage(data=raw, media_type=media_type, width=w, height=h))
-        usage = obj.get("usage")
-        if isinstance(usage, dict):
-            self.usage = usage
+        self.usage = _http.usage_of(obj.get("usage")) or self.usage
+        self.echo = _echo(obj) or self.echo
 
     def _error(self, obj: dict) -> ProviderError:
         err = obj.get("error") if isinstance(obj.get("error"), dict) else obj
@@ -461,7 +497,9 @@ class _Stream:
                     f"{LABEL} streamed {len(self.images)} of the {self.request.n} images asked for.",
                 ),
             ]
-        return ProviderResult(images=self.images, warnings=warnings, usage=self.usage)
+        return ProviderResult(
+            images=self.images, warnings=warnings, usage=self.usage, echo=self.echo
+        )
 
 
 # An error event carries no HTTP status: its code (or type) stands for the one it would have had.
@@ -490,6 +528,14 @@ def _stream_error_status(err: dict) -> int:
         if isinstance(value, str) and value in _STREAM_ERROR_STATUS:
             return _STREAM_ERROR_STATUS[value]
     return 500  # server_error and anything unknown: a plain upstream error
+
+
+_ECHOED = {"quality": ("low", "medium", "high"), "background": ("transparent", "opaque")}
+
+
+def _echo(body: dict) -> dict[str, str]:
+    """The quality and background OpenAI says it used (only its documented values)."""
+    return {k: body[k] for k, allowed in _ECHOED.items() if body.get(k) in allowed}
 
 
 def _form(value: object) -> str:
