@@ -192,3 +192,57 @@ def test_parameters_validated_as_openai_does(live):
     raw = client.images.with_raw_response.generate(model=SKETCH, prompt="a dog", style="vivid")
     assert "style=ignored" in raw.headers["x-imagedesigner-warnings"]
     ids.append(raw.request_id)
+
+
+def test_usage_echo_and_passed_parameters_with_openai(tmp_path):
+    """Through the SDK to our server to a fake OpenAI: OpenAI's usage and its echo fields come
+    back; output_compression, moderation and input_fidelity reach it; no end-user id does,
+    only the account's HMAC."""
+    from tests.api.test_openai_sdk import LiveServer, create_key
+    from tests.conftest import make_settings
+    from tests.providers.conftest import OPENAI_KEY
+    from tests.providers.fakes import fake_openai
+    from tests.providers.fakes._common import FakeState, LoopbackServer
+
+    state = FakeState()
+    with LoopbackServer(fake_openai.make_app(state, OPENAI_KEY)) as fake:
+        settings = make_settings(
+            tmp_path / "data", openai_api_key=OPENAI_KEY, openai_base_url=f"{fake.url}/v1"
+        )
+        key = create_key(settings)
+        with LiveServer(settings) as server:
+            client = OpenAI(base_url=f"{server.url}/v1", api_key=key, max_retries=0)
+            made = client.images.generate(
+                model="openai/gpt-image-1.5",
+                prompt="a lighthouse",
+                n=2,
+                size="1536x1024",
+                quality="high",
+                background="opaque",
+                output_format="jpeg",
+                output_compression=55,
+                moderation="low",
+                safety_identifier="alice@example.com",
+            )
+            sent = state.last("POST").json
+            edited = client.images.edit(
+                model="openai/gpt-image-1.5",
+                image=("a.png", png(), "image/png"),
+                prompt="a hat",
+                input_fidelity="high",
+                user="alice@example.com",
+            )
+            form = state.last("POST").form
+    assert made.usage.total_tokens == 4172 and made.usage.input_tokens_details.text_tokens == 12
+    assert (made.quality, made.background, made.output_format, made.size) == (
+        "high",
+        "opaque",
+        "jpeg",
+        "1536x1024",
+    )
+    assert (sent["output_compression"], sent["moderation"]) == (55, "low")
+    assert sent["safety_identifier"] != "alice@example.com" and "user" not in sent
+    assert form["input_fidelity"] == ["high"] and "user" not in form
+    assert form["safety_identifier"] == [sent["safety_identifier"]], "one HMAC per account"
+    assert "alice@example.com" not in str(sent) + str(form)
+    assert edited.usage.total_tokens == 4172

@@ -294,18 +294,18 @@ class OpenAIProvider(_http.HttpProvider):
                         param="background",
                     )
                 fields["background"] = request.background
-        else:
-            fields["response_format"] = "b64_json"
-            if request.background:
-                warnings.append(
-                    ParamWarning("background", "ignored", f"{model.id} has no background option.")
-                )
             if request.output_compression is not None and request.output_format != "png":
                 fields["output_compression"] = request.output_compression
             if request.input_fidelity and request.is_edit:
                 fields["input_fidelity"] = request.input_fidelity
             if request.moderation and not request.is_edit:  # the edit form has no moderation
                 fields["moderation"] = request.moderation
+        else:
+            fields["response_format"] = "b64_json"
+            if request.background:
+                warnings.append(
+                    ParamWarning("background", "ignored", f"{model.id} has no background option.")
+                )
         if self.send_safety_identifier and request.safety_identifier:
             fields["safety_identifier"] = request.safety_identifier
         if partials:
