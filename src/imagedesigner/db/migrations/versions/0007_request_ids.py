@@ -1,14 +1,14 @@
 """request_logs.request_id: the random id each response carries as ``x-request-id``
 
-Revision ID: 0006_request_ids
-Revises: 0005_webhooks
+Revision ID: 0007_request_ids
+Revises: 0006_queued_inputs
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_request_ids"
-down_revision = "0005_webhooks"
+revision = "0007_request_ids"
+down_revision = "0006_queued_inputs"
 branch_labels = None
 depends_on = None
 
