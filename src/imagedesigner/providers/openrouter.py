@@ -74,7 +74,7 @@ RATIO_1K: dict[str, tuple[int, int]] = {
     "16:9": (1344, 768),
     "21:9": (1536, 672),
 }
-WIDE_RATIOS = ("1:4", "4:1", "1:8", "8:1")  # gemini-3.1-flash-image-preview only
+WIDE_RATIOS = ("1:4", "4:1", "1:8", "8:1")  # gemini-3.1-flash-image (and its preview) only
 ASPECT_MODEL_MAX_SIDE = 4096
 TIER_SCALE = {"0.5K": 0.5, "1K": 1.0, "2K": 2.0, "4K": 4.0}
 
@@ -125,6 +125,14 @@ ROUTES: tuple[Route, ...] = (
     _route(
         "google/gemini-3.1-flash-image-preview",
         'Gemini 3.1 Flash Image preview ("Nano Banana 2") via OpenRouter, pinned to Google Vertex.',
+        slug="google-vertex",
+        tiers=("0.5K", "1K", "2K", "4K"),
+        ratios=tuple(RATIO_1K) + WIDE_RATIOS,
+        max_inputs=14,
+    ),
+    _route(
+        "google/gemini-3.1-flash-image",
+        'Gemini 3.1 Flash Image ("Nano Banana 2") via OpenRouter, pinned to Google Vertex.',
         slug="google-vertex",
         tiers=("0.5K", "1K", "2K", "4K"),
         ratios=tuple(RATIO_1K) + WIDE_RATIOS,
