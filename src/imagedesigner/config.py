@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     content_ttl: Duration = timedelta(hours=24)
     sweep_interval: Duration = timedelta(seconds=60)
     store_b64_outputs: bool = False
+    image_url_ttl: Duration = timedelta(hours=1)  # signed `url` results; never past the content
     log_retention: Duration = timedelta(days=30)
     ip_retention: Duration = timedelta(days=7)
     ipv4_truncate_prefix: int = 24
