@@ -123,7 +123,7 @@ def render(
         if response_format == "url":
             datum.url = image_url(request, c, out.image_id, outcome.expires_at)
         else:
-            datum.b64_json = base64.b64encode(out.image.data).decode()
+            datum.b64_json = out.image.b64 or base64.b64encode(out.image.data).decode()
         data.append(datum)
     first = outcome.outputs[0].image
     body = ImagesResponse(
@@ -140,8 +140,9 @@ def render(
         warnings=warnings,
         expires_at=int(outcome.expires_at.timestamp()) if outcome.expires_at else None,
     )
-    return JSONResponse(
-        body.model_dump(exclude_none=True),
+    return Response(
+        body.__pydantic_serializer__.to_json(body, exclude_none=True),  # bytes, no stdlib json
+        media_type="application/json",
         headers={
             PROVIDER_HEADER: outcome.model.provider,
             "Cache-Control": "no-store",

@@ -114,7 +114,12 @@ def _transcode(
     return [
         img
         if img.media_type == MEDIA_TYPES[fmt] and compression is None
-        else replace(img, data=transcode(img.data, fmt, **quality), media_type=MEDIA_TYPES[fmt])
+        else replace(
+            img,
+            data=transcode(img.data, fmt, **quality),
+            media_type=MEDIA_TYPES[fmt],
+            b64=None,  # new bytes: the provider's base64 no longer matches
+        )
         for img in images
     ]
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import json
 import logging
 import math
 import re
@@ -37,6 +36,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, TypedDict
 
 import httpx
+import orjson
 
 from imagedesigner import errors
 from imagedesigner.imaging.errors import ImagingError
@@ -196,7 +196,7 @@ def error_for_status(
 
 def json_body(data: bytes, label: str) -> Any:
     try:
-        return json.loads(data)
+        return orjson.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProviderBadResponse(f"{label} returned a response that is not valid JSON.") from exc
 
@@ -210,7 +210,7 @@ def json_object(data: bytes, label: str) -> dict:
 
 def safe_json(data: bytes) -> Any:
     try:
-        return json.loads(data)
+        return orjson.loads(data)
     except (ValueError, UnicodeDecodeError):
         return None
 
