@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from imagedesigner.infra import requestlog
 from imagedesigner.infra.clientip import client_ip, is_https
 
-SKIP_PATHS = frozenset({"/healthz", "/readyz"})
+SKIP_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 UNMATCHED = "(unmatched)"
 GPC_RESPONSE_HEADER = b"x-gpc-honoured"
 HSTS_HEADER = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
