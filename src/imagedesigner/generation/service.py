@@ -34,6 +34,7 @@ from imagedesigner.providers.base import (
     ModelInfo,
     ParamWarning,
     ProgressCallback,
+    ProviderBadResponse,
     ProviderError,
     ProviderResult,
 )
@@ -156,6 +157,11 @@ async def produce(
                     progress=progress,
                     sleep=sleep,
                 )
+                if len(result.images) > req.n:  # every adapter: never store what nobody asked for
+                    raise ProviderBadResponse(
+                        f"{resolved.model.provider} returned {len(result.images)} images for a "
+                        f"request of {req.n}."
+                    )
                 outcome = "ok"
                 return result
             except errors.DomainError as exc:
