@@ -102,6 +102,11 @@ class FaultyUpstream:
         if mode == "ok":
             body = images_body([image_bytes(64, 48)])
             writer.write(_head(length=len(body)) + body)
+        elif mode == "slow_ok":  # a good answer once released
+            while not self.release.is_set():
+                await asyncio.sleep(0.02)
+            body = images_body([image_bytes(64, 48)])
+            writer.write(_head(length=len(body)) + body)
         elif mode == "hang":
             while not self.release.is_set():
                 await asyncio.sleep(0.02)
