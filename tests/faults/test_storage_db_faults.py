@@ -145,4 +145,6 @@ async def test_a_full_disk_while_a_blob_is_written_is_a_clear_507(
     )
     assert ok.status_code == 200, ok.text[:200]
     monkeypatch.undo()
-    assert (await client.post("/v1/images/generations", json=LOCAL, headers=auth)).status_code == 200
+    assert (
+        await client.post("/v1/images/generations", json=LOCAL, headers=auth)
+    ).status_code == 200
