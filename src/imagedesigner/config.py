@@ -69,6 +69,7 @@ class Settings(BaseSettings):
     rate_limit: str = "60/minute"  # per API key / account, `limits` notation; "" disables
     login_rate_limit: str = "10/minute"
     storage_uri: str = "memory://"  # `limits` storage: memory:// or redis://host:6379
+    request_log_batch: Duration = timedelta(milliseconds=50)  # rows grouped into one INSERT
     api_docs: bool = False  # serve /docs (a self-contained page); /openapi.json is always on
     metrics_token: SecretStr | None = None  # GET /metrics with "Bearer <token>"; unset: 404
     metrics_port: int | None = None  # also serve /metrics on this port (0: any free one)

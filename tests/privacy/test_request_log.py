@@ -242,3 +242,24 @@ async def test_canary_prompt_never_in_logs(boom_app, caplog, capsys):
     assert redact(f"Authorization: Bearer {key}") == "Authorization: Bearer [redacted]"
     assert "sk-" + "[redacted]" in redact("key sk-proj-abcdefghij1234")
     assert CANARY not in redact(f'{{"password": "{CANARY}"}}')
+
+
+@pytest.mark.parametrize("settings_overrides", [{"request_log_batch": "1h"}])
+async def test_rows_are_grouped_and_an_erased_accounts_row_is_written_unlinked(
+    client, auth, container, user_and_key
+):
+    for _ in range(3):
+        assert (await client.get("/v1/me", headers=auth)).status_code == 200
+
+    async def rows():
+        async with container.sessions() as s:
+            return list((await s.execute(select(RequestLog))).scalars())
+
+    assert await rows() == [], "grouped: nothing written before the batch is due"
+    user, _ = user_and_key
+    assert (await client.delete("/v1/me", headers=auth)).status_code == 200  # erased meanwhile
+    await container.request_log.flush()
+    written = await rows()
+    assert len(written) == 4, "every row of the batch is written"
+    assert all(r.user_id is None for r in written), "no link to the erased account"
+    assert {r.route for r in written} == {"/v1/me"}

@@ -217,6 +217,8 @@ async def submit(
     )
     is_async = wants_async(request)
     store = response_format == "url" or c.settings.store_b64_outputs or is_async
+    if not (is_async or stream or webhook_url) and c.dispatch is c.runner:
+        return await _sync(request, c, user, resolved, inp, kind, response_format, store, extra)
     job = await jobs.create(
         session,
         c.clock.now(),
@@ -252,6 +254,39 @@ async def submit(
     if finished.status != "succeeded":
         # the caller gets the error in this response: nothing of the request is kept
         await _forget(c, job.id)
+        raise finished.error or errors.DomainError("The generation was cancelled.")
+    return generate.render(request, c, finished.outcome, response_format, extra)
+
+
+async def _sync(
+    request: Request,
+    c: Container,
+    user: User,
+    resolved,
+    inp: GenerationInput,
+    kind: str,
+    response_format: str,
+    store: bool,
+    extra: list[ParamWarning],
+) -> Response:
+    """A plain sync request: its job is written once, with its result, and only if it
+    succeeds (nobody can follow or cancel it before then: its id is in no answer yet). The
+    caller leaving cancels it; a failure keeps nothing."""
+    from imagedesigner.api import generate
+
+    row = jobs.new_job(
+        c.clock.now(),
+        c.settings.content_ttl,
+        user,
+        resolved.model,
+        inp,
+        kind=kind,
+        response_format=response_format,
+        runner=None,
+    )
+    work = Work(row.id, user.id, resolved, inp, store_outputs=store, quiet_row=row)
+    finished = await generate.cancel_on_disconnect(request, c.runner.start(work))
+    if finished.status != "succeeded":
         raise finished.error or errors.DomainError("The generation was cancelled.")
     return generate.render(request, c, finished.outcome, response_format, extra)
 

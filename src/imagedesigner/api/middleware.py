@@ -9,7 +9,6 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from imagedesigner.infra import requestlog
 from imagedesigner.infra.clientip import client_ip, is_https
 
 SKIP_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -169,7 +168,7 @@ class RequestLogMiddleware:
                     "gpc": gpc,
                     "user_id": _clip(state.get("user_id"), 40),
                 }
-                await requestlog.write(container.engine, row)
+                await container.request_log.submit(row)
 
 
 def _declared_length(scope: Scope) -> int:

@@ -93,6 +93,8 @@ def serve(
             host=host,
             port=port,
             log_level="info",
+            loop="uvloop",  # pinned dependencies: libuv's loop and the httptools parser
+            http="httptools",
             access_log=False,
             log_config=log_config,
             proxy_headers=False,  # client IPs come from privacy/clientip.py and trusted_proxies only
@@ -107,6 +109,7 @@ def worker(
 ) -> None:
     """Run jobs from the queue (IMAGEDESIGNER_JOB_QUEUE=procrastinate), apart from the web
     processes. Stops gracefully on SIGTERM or Ctrl+C: running jobs finish first."""
+    from imagedesigner.generation.queue import check_queue_settings
     from imagedesigner.generation.worker import serve_worker
     from imagedesigner.infra import logging as log_hygiene
 
@@ -116,6 +119,10 @@ def worker(
             "imagedesigner worker runs queued jobs: set IMAGEDESIGNER_JOB_QUEUE=procrastinate "
             "(with PostgreSQL and Redis) for the web processes and the workers alike."
         )
+    try:
+        check_queue_settings(settings)  # before logging is set up: a plain error, no traceback
+    except ValueError as exc:
+        raise runtime.fail(str(exc)) from None
     log_hygiene.configure("INFO")
     size = concurrency or settings.worker_concurrency
     typer.echo(f"ImageDesigner worker: up to {size} jobs at once")
