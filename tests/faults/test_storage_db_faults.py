@@ -76,7 +76,7 @@ async def test_a_lock_while_the_result_is_stored_leaves_no_image(
 ):
     """The provider answered, the database is locked when its image is stored: the blob
     written is removed again, no image row is left, the caller gets a 503, and once the lock is
-    gone the job (its runner done) is failed by the reaper without its prompt."""
+    gone any job row left (its runner done) is failed by the reaper without its prompt."""
     upstream.mode = "slow_ok"
     pending = asyncio.create_task(client.post("/v1/images/generations", json=OPENAI, headers=auth))
     assert await asyncio.to_thread(upstream.arrived.wait, 10)

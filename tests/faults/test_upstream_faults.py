@@ -21,7 +21,7 @@ CASES = {
     # mode: (status, code, words the message has, slow: still in flight when the other is done)
     "hang": (504, "upstream_timeout", "did not answer", True),
     "reset": (502, "bad_upstream_response", "broke off", False),
-    "drip": (504, "upstream_timeout", "did not answer within", True),
+    "drip": (504, "upstream_timeout", "did not answer within", True),  # ~10 s of bytes
     "invalid_json": (502, "bad_upstream_response", "not valid JSON", False),
     "not_image": (502, "bad_upstream_response", "not a PNG, JPEG or WebP", False),
     "many": (502, "bad_upstream_response", "10000 images", False),

@@ -149,7 +149,7 @@ class JobRunner:
             raise
         except Exception as exc:
             log.error("job failed: %s", type(exc).__name__)  # the type only: no content
-            return Finished("failed", error=_internal())
+            return Finished("failed", error=_busy() if is_lock_timeout(exc) else _internal())
 
     def _produce(self, work: Work, progress) -> Awaitable[service.Produced]:
         return service.produce(
