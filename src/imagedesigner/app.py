@@ -29,7 +29,7 @@ from imagedesigner.api import errors as api_errors
 from imagedesigner.api import metrics as api_metrics
 from imagedesigner.api import openapi as api_openapi
 from imagedesigner.api.deps import storable_parameters
-from imagedesigner.api.middleware import BodyLimit, Hsts, RequestLogMiddleware
+from imagedesigner.api.middleware import BodyLimit, Hsts, RequestId, RequestLogMiddleware
 from imagedesigner.api.ratelimit import Limiter
 from imagedesigner.config import Settings
 from imagedesigner.container import Container
@@ -65,13 +65,14 @@ DESCRIPTION = (
 
 
 class ImageDesigner(FastAPI):
-    """FastAPI with HSTS outside everything, Starlette's error middleware included, so a 500
-    over https carries the header too."""
+    """FastAPI with HSTS and ``x-request-id`` outside everything, Starlette's error middleware
+    included, so a 500 carries them too."""
 
     trusted_proxies: tuple[str, ...] = ()
 
     def build_middleware_stack(self):
-        return Hsts(super().build_middleware_stack(), trusted_proxies=self.trusted_proxies)
+        inner = RequestId(super().build_middleware_stack())
+        return Hsts(inner, trusted_proxies=self.trusted_proxies)
 
 
 OPTIONAL_ROUTERS = [("api_docs", docs.router)]  # (setting that turns it on, router)

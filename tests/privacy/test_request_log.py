@@ -38,6 +38,7 @@ ALLOWED_COLUMNS = {
     "latency_ms",
     "gpc",
     "user_id",
+    "request_id",
 }
 
 
@@ -61,8 +62,10 @@ async def test_logs_minimal_technical_data_only(client, auth, container, user_an
     )
     assert r.status_code == 200
     image_url = r.json()["data"][0]["url"]
-    image_id = image_url.rsplit("/", 1)[-1]
-    assert (await client.get(image_url + "?q=secret-query-value", headers=auth)).status_code == 200
+    path, signed = image_url.split("?")
+    image_id = path.rsplit("/", 1)[-1]
+    signature = signed.split("signature=")[1]
+    assert (await client.get(image_url + "&q=secret-query-value")).status_code == 200
     assert (await client.get("/healthz")).status_code == 200
     assert (await client.get("/readyz")).status_code == 200
     assert (await client.get("/no/such/path/with-id-123")).status_code == 404
@@ -78,11 +81,20 @@ async def test_logs_minimal_technical_data_only(client, auth, container, user_an
     assert gen["method"] == "POST" and gen["status"] == 200 and gen["model"] == "local/sketch"
     assert gen["user_id"] == user.id and gen["ip"] == "127.0.0.1" and not gen["ip_truncated"]
     assert gen["request_bytes"] == len(r.request.content) and gen["response_bytes"] > 0
-    assert img["response_bytes"] == len((await client.get(image_url, headers=auth)).content)
+    assert img["response_bytes"] == len((await client.get(image_url)).content)
+    assert gen["request_id"] == r.headers["x-request-id"], "the row has the response's id"
+    assert len({row["request_id"] for row in rows}) == len(rows)
     assert missing["status"] == 404 and missing["error_code"] == "not_found"
     assert missing["user_id"] is None and missing["model"] is None
     text = repr(rows)
-    for secret in (CANARY, image_id, "secret-query-value", "with-id-123", user_and_key[1]):
+    for secret in (
+        CANARY,
+        image_id,
+        signature,
+        "secret-query-value",
+        "with-id-123",
+        user_and_key[1],
+    ):
         assert secret not in text
 
 

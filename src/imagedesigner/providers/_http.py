@@ -431,6 +431,34 @@ def nearest_ratio(width: int, height: int, ratios: Iterable[str]) -> str:
     return min(ratios, key=lambda r: abs(math.log(ratio_value(r)) - target))
 
 
+_USAGE_ALIASES = {"prompt_tokens": "input_tokens", "completion_tokens": "output_tokens"}
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+
+
+def usage_of(raw: Any) -> dict | None:
+    """A provider's ``usage`` in OpenAI's image shape: ``input_tokens``, ``output_tokens``,
+    ``total_tokens`` and their ``*_details`` (numbers only), plus ``cost`` where the provider
+    reports one (OpenRouter). Chat-style names (``prompt_tokens``) are renamed; anything else
+    (text, unknown nesting) is dropped."""
+    if not isinstance(raw, dict):
+        return None
+    out: dict = {}
+    for key, value in raw.items():
+        if not isinstance(key, str):
+            continue
+        name = _USAGE_ALIASES.get(key, key)
+        if _number(value) and (name.endswith("_tokens") or name == "cost"):
+            out.setdefault(name, value)
+        elif isinstance(value, dict) and name.endswith("_details"):
+            details = {k: v for k, v in value.items() if isinstance(k, str) and _number(v)}
+            if details:
+                out[name.replace("prompt_", "input_").replace("completion_", "output_")] = details
+    return out or None
+
+
 def data_uri(data: bytes, media_type: str) -> str:
     return f"data:{media_type};base64,{base64.b64encode(data).decode('ascii')}"
 
