@@ -26,6 +26,7 @@ from imagedesigner.api import (
     websession,
 )
 from imagedesigner.api import errors as api_errors
+from imagedesigner.api import metrics as api_metrics
 from imagedesigner.api import openapi as api_openapi
 from imagedesigner.api.deps import storable_parameters
 from imagedesigner.api.middleware import BodyLimit, Hsts, RequestId, RequestLogMiddleware
@@ -54,6 +55,7 @@ ROUTERS = [
     policy.router,
     policy_pages.router,
     pages.router,
+    api_metrics.router,
 ]
 DESCRIPTION = (
     "OpenAI-compatible image generation. Authenticate with `Authorization: Bearer <API key>`. "
@@ -91,6 +93,7 @@ def create_app(
         app.state.container = c
         await c.start()
         async with contextlib.AsyncExitStack() as stack:
+            app.state.metrics_port = await stack.enter_async_context(api_metrics.serving(c))
             if run_sweeper:
                 await stack.enter_async_context(scheduler.running(c))
             yield
@@ -121,5 +124,6 @@ def create_app(
             app.include_router(router)
     api_openapi.install(app, settings)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
-    app.add_middleware(RequestLogMiddleware)  # outermost: sees 413s too
+    app.add_middleware(RequestLogMiddleware)  # sees 413s too
+    app.add_middleware(api_metrics.MetricsMiddleware)  # outermost: times all of it
     return app

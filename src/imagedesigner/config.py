@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     storage_uri: str = "memory://"  # `limits` storage: memory:// or redis://host:6379
     request_log_batch: Duration = timedelta(milliseconds=50)  # rows grouped into one INSERT
     api_docs: bool = False  # serve /docs (a self-contained page); /openapi.json is always on
+    metrics_token: SecretStr | None = None  # GET /metrics with "Bearer <token>"; unset: 404
+    metrics_port: int | None = None  # also serve /metrics on this port (0: any free one)
+    metrics_host: str = "127.0.0.1"  # the interface of metrics_port
 
     # --- accounts and policy -------------------------------------------------------------
     minimum_age: int = 16

@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from imagedesigner.infra.clientip import client_ip, is_https
 
-SKIP_PATHS = frozenset({"/healthz", "/readyz"})
+SKIP_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 UNMATCHED = "(unmatched)"
 GPC_RESPONSE_HEADER = b"x-gpc-honoured"
 REQUEST_ID_HEADER = b"x-request-id"

@@ -48,6 +48,16 @@ async def active_count(session: AsyncSession, user_id: str) -> int:
     return (await session.execute(query)).scalar_one()
 
 
+async def counts_by_state(session: AsyncSession) -> dict[str, int]:
+    """Jobs queued and running, across every instance (for the metrics scrape)."""
+    query = (
+        select(Generation.status, func.count())
+        .where(Generation.status.in_(ACTIVE))
+        .group_by(Generation.status)
+    )
+    return {status: n for status, n in (await session.execute(query)).all()}
+
+
 def new_job(
     now: datetime,
     ttl: timedelta,

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from imagedesigner import errors, webhooks
 from imagedesigner.config import Settings
 from imagedesigner.db import uow
+from imagedesigner.db.engine import is_lock_timeout
 from imagedesigner.db.models import Generation
 from imagedesigner.generation import jobs, service
 from imagedesigner.generation.normalize import GenerationInput
@@ -72,6 +73,13 @@ def _internal() -> errors.DomainError:
     internal = errors.DomainError("Internal server error.", code="internal_error")
     internal.status, internal.type = 500, "api_error"
     return internal
+
+
+def _busy() -> errors.DomainError:
+    return errors.DatabaseBusy(
+        "The database was busy and nothing was saved; try again in a few seconds.",
+        headers={"Retry-After": "5"},
+    )
 
 
 def _instance_id() -> str:
@@ -141,7 +149,7 @@ class JobRunner:
             raise
         except Exception as exc:
             log.error("job failed: %s", type(exc).__name__)  # the type only: no content
-            return Finished("failed", error=_internal())
+            return Finished("failed", error=_busy() if is_lock_timeout(exc) else _internal())
 
     def _produce(self, work: Work, progress) -> Awaitable[service.Produced]:
         return service.produce(
@@ -174,7 +182,7 @@ class JobRunner:
             return Finished("failed", error=exc)
         except Exception as exc:
             log.error("job failed: %s", type(exc).__name__)  # the type only: no content
-            internal = _internal()
+            internal = _busy() if is_lock_timeout(exc) else _internal()
             await self._end(work.job_id, "failed", error_dict(internal))
             return Finished("failed", error=internal)
         finally:

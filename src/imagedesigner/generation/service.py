@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import hmac
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -24,6 +25,7 @@ from imagedesigner.config import Settings
 from imagedesigner.db import uow
 from imagedesigner.db.models import Generation, StoredImage, User
 from imagedesigner.generation.normalize import GenerationInput, plan
+from imagedesigner.infra import metrics
 from imagedesigner.kit.ids import new_id
 from imagedesigner.providers.base import (
     MEDIA_TYPES,
@@ -32,6 +34,7 @@ from imagedesigner.providers.base import (
     ModelInfo,
     ParamWarning,
     ProgressCallback,
+    ProviderBadResponse,
     ProviderError,
     ProviderResult,
 )
@@ -156,13 +159,36 @@ async def produce(
 
     async def one(req: ImageRequest) -> ProviderResult:
         async with gate:
-            return await call_with_retries(
-                resolved,
-                req,
-                max_retries=settings.provider_max_retries,
-                progress=progress,
-                sleep=sleep,
-            )
+            outcome = "cancelled"  # unless it returns or raises an error of ours
+            started = time.perf_counter()
+            try:
+                result = await call_with_retries(
+                    resolved,
+                    req,
+                    max_retries=settings.provider_max_retries,
+                    progress=progress,
+                    sleep=sleep,
+                )
+                if len(result.images) > req.n:  # every adapter: never store what nobody asked for
+                    raise ProviderBadResponse(
+                        f"{resolved.model.provider} returned {len(result.images)} images for a "
+                        f"request of {req.n}."
+                    )
+                outcome = "ok"
+                return result
+            except errors.DomainError as exc:
+                outcome = exc.code or "error"
+                raise
+            except Exception:
+                outcome = "internal_error"
+                raise
+            finally:
+                metrics.observe_generation(
+                    resolved.model.provider,
+                    resolved.model.id,
+                    outcome,
+                    time.perf_counter() - started,
+                )
 
     tasks = [asyncio.ensure_future(one(r)) for r in calls]
     try:

@@ -261,7 +261,8 @@ async def _exchange(
         if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
             raise ProviderUnavailable(f"Could not connect to {label} (connect timeout).") from None
         raise ProviderTimeout(f"{label} did not answer in time.") from None
-    except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ProxyError) as exc:
+    except (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError) as exc:
+        # ConnectError; ReadError/WriteError/CloseError: the connection was reset mid-exchange
         kind = type(exc).__name__
         log.warning("provider connection failed: provider=%s error=%s", label, kind)
         if isinstance(exc, httpx.ConnectError):
@@ -469,6 +470,12 @@ def decode_b64(text: Any, label: str) -> bytes:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise ProviderBadResponse(f"{label} returned image data that is not valid base64.") from exc
+
+
+def check_count(items: list, asked: int, label: str) -> None:
+    """More images than were asked for is a broken answer: refused before any is decoded."""
+    if len(items) > asked:
+        raise ProviderBadResponse(f"{label} returned {len(items)} images for a request of {asked}.")
 
 
 def decode_data_uri(uri: str, label: str) -> tuple[str | None, bytes]:

@@ -266,6 +266,7 @@ class OpenAIProvider(_http.HttpProvider):
         data = body.get("data")
         if not isinstance(data, list) or not data:
             raise ProviderBadResponse(f"{LABEL} returned no images.")
+        _http.check_count(data, request.n, LABEL)
         fmt = body.get("output_format") if _is_gpt(model) else "png"
         if fmt not in MEDIA_TYPES:
             fmt = request.output_format if _is_gpt(model) else "png"
