@@ -28,9 +28,10 @@ from imagedesigner.api import (
     websession,
 )
 from imagedesigner.api import errors as api_errors
+from imagedesigner.api import metrics as api_metrics
 from imagedesigner.api import openapi as api_openapi
 from imagedesigner.api.deps import storable_parameters
-from imagedesigner.api.middleware import BodyLimit, Hsts, RequestLogMiddleware
+from imagedesigner.api.middleware import BodyLimit, Hsts, RequestId, RequestLogMiddleware
 from imagedesigner.api.ratelimit import Limiter
 from imagedesigner.config import Settings
 from imagedesigner.container import Container
@@ -59,6 +60,7 @@ ROUTERS = [
     policy_pages.router,
     pages.router,
     staff_pages.router,
+    api_metrics.router,
 ]
 DESCRIPTION = (
     "OpenAI-compatible image generation. Authenticate with `Authorization: Bearer <API key>`. "
@@ -68,13 +70,14 @@ DESCRIPTION = (
 
 
 class ImageDesigner(FastAPI):
-    """FastAPI with HSTS outside everything, Starlette's error middleware included, so a 500
-    over https carries the header too."""
+    """FastAPI with HSTS and ``x-request-id`` outside everything, Starlette's error middleware
+    included, so a 500 carries them too."""
 
     trusted_proxies: tuple[str, ...] = ()
 
     def build_middleware_stack(self):
-        return Hsts(super().build_middleware_stack(), trusted_proxies=self.trusted_proxies)
+        inner = RequestId(super().build_middleware_stack())
+        return Hsts(inner, trusted_proxies=self.trusted_proxies)
 
 
 OPTIONAL_ROUTERS = [("api_docs", docs.router)]  # (setting that turns it on, router)
@@ -95,6 +98,7 @@ def create_app(
         app.state.container = c
         await c.start()
         async with contextlib.AsyncExitStack() as stack:
+            app.state.metrics_port = await stack.enter_async_context(api_metrics.serving(c))
             if run_sweeper:
                 await stack.enter_async_context(scheduler.running(c))
             yield
@@ -126,5 +130,6 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC), name="static")  # scripts and styles
     api_openapi.install(app, settings)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
-    app.add_middleware(RequestLogMiddleware)  # outermost: sees 413s too
+    app.add_middleware(RequestLogMiddleware)  # sees 413s too
+    app.add_middleware(api_metrics.MetricsMiddleware)  # outermost: times all of it
     return app

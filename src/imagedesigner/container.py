@@ -13,6 +13,7 @@ from imagedesigner.db.migrate import upgrade
 from imagedesigner.generation.queue import QueueDispatcher, check_queue_settings
 from imagedesigner.generation.runner import JobRunner
 from imagedesigner.infra.notify import LocalNotifier, notifier_for
+from imagedesigner.infra.requestlog import RequestLogWriter
 from imagedesigner.kit.clock import Clock, SystemClock
 from imagedesigner.providers.registry import ProviderRegistry
 from imagedesigner.storage.base import BlobStore
@@ -38,6 +39,7 @@ class Container:
     notifier: LocalNotifier
     runner: JobRunner  # heartbeats, the reaper, webhooks; runs the jobs unless queued
     dispatch: JobRunner | QueueDispatcher  # what starts a job: the runner, or the queue
+    request_log: RequestLogWriter
 
     @classmethod
     async def build(
@@ -72,6 +74,7 @@ class Container:
             notifier=notifier,
             runner=runner,
             dispatch=dispatch,
+            request_log=RequestLogWriter(engine, settings.request_log_batch.total_seconds()),
         )
 
     async def start(self) -> None:
@@ -80,6 +83,7 @@ class Container:
         await self.runner.start_background()
 
     async def aclose(self) -> None:
+        await self.request_log.aclose()
         if self.dispatch is not self.runner:
             await self.dispatch.aclose()
         await self.runner.aclose()

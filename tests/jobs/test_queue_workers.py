@@ -24,11 +24,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from imagedesigner.container import Container
 from tests.api.test_edits import CANARY as UPLOAD_CANARY
 from tests.api.test_edits import jpeg_with_gps_and_comment
-from tests.conftest import files_under, make_settings, make_user, run_in_thread
-from tests.jobs.test_jobs_instances import Thread, serve, wait_for
+from tests.conftest import files_under, run_in_thread
+from tests.jobs.test_jobs_instances import Thread, account_key, engine_env, serve, wait_for
 from tests.providers.conftest import FAL_KEY
 from tests.providers.fakes import fake_fal
 from tests.providers.fakes._common import FakeState
@@ -110,30 +109,8 @@ def stack(tmp_path):
     run_in_thread(reset_pg(PG))
     state = FakeState(mode="queue_forever")
     with Thread(fake_fal.make_app(state, FAL_KEY)) as fal:
-        settings = make_settings(tmp_path / "setup", database_url=PG)
-
-        async def account():
-            c = await Container.build(settings)
-            try:
-                return (await make_user(c))[1]
-            finally:
-                await c.aclose()
-
-        key = run_in_thread(account())
-        env = {
-            **os.environ,
-            "IMAGEDESIGNER_DATABASE_URL": PG,
-            "IMAGEDESIGNER_STORAGE_URI": REDIS,
-            "IMAGEDESIGNER_JOB_QUEUE": "procrastinate",
-            "IMAGEDESIGNER_SECRET_KEY": "test-secret",
-            "IMAGEDESIGNER_BLOB_DIR": str(tmp_path / "shared"),
-            "IMAGEDESIGNER_RATE_LIMIT": "10000/minute",
-            "IMAGEDESIGNER_FAL_QUEUE_URL": f"http://127.0.0.1:{fal.port}",
-            "IMAGEDESIGNER_JOB_HEARTBEAT_INTERVAL": "1s",
-            "IMAGEDESIGNER_JOB_STALE_AFTER": "4s",
-            "FAL_KEY": FAL_KEY,
-        }
-        env.pop("IMAGEDESIGNER_TEST_DATABASE_URL", None)
+        key = account_key(tmp_path)
+        env = engine_env(tmp_path, fal.port, IMAGEDESIGNER_JOB_QUEUE="procrastinate")
         s = Stack(env, tmp_path, key, state)
         try:
             yield s

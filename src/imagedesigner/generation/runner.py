@@ -15,6 +15,7 @@ import os
 import secrets
 import socket
 from collections import defaultdict
+from collections.abc import Awaitable
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from imagedesigner import errors, webhooks
 from imagedesigner.config import Settings
 from imagedesigner.db import uow
+from imagedesigner.db.engine import is_lock_timeout
 from imagedesigner.db.models import Generation
 from imagedesigner.generation import jobs, service
 from imagedesigner.generation.normalize import GenerationInput
@@ -51,6 +53,9 @@ class Work:
     resolved: Resolved
     inp: GenerationInput
     store_outputs: bool
+    # A sync request's job that nobody else can see yet (its id is in no answer until the
+    # result): written once, with its result, when it succeeds; nothing at all otherwise.
+    quiet_row: Generation | None = None
 
 
 @dataclass
@@ -68,6 +73,13 @@ def _internal() -> errors.DomainError:
     internal = errors.DomainError("Internal server error.", code="internal_error")
     internal.status, internal.type = 500, "api_error"
     return internal
+
+
+def _busy() -> errors.DomainError:
+    return errors.DatabaseBusy(
+        "The database was busy and nothing was saved; try again in a few seconds.",
+        headers={"Retry-After": "5"},
+    )
 
 
 def _instance_id() -> str:
@@ -95,6 +107,7 @@ class JobRunner:
         self._waiting: dict[str, list[str]] = defaultdict(list)
         self._loops: list[asyncio.Task] = []
         self._writing: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)  # one job, one writer
+        self._quiet: set[str] = set()  # running quiet jobs: no row to beat for or reap
         # webhooks of finished jobs: enqueued with the final state, sent by a sibling loop
         self.deliverer = webhooks.Deliverer(sessions=sessions, settings=settings, clock=clock)
 
@@ -111,7 +124,8 @@ class JobRunner:
         return self.start(work)
 
     def start(self, work: Work) -> asyncio.Task[Finished]:
-        task = asyncio.create_task(self._run(work), name=f"job-{work.job_id}")
+        run = self._run_quiet(work) if work.quiet_row is not None else self._run(work)
+        task = asyncio.create_task(run, name=f"job-{work.job_id}")
         self.tasks[work.job_id] = task
         task.add_done_callback(lambda _t: self._done(work.job_id))
         return task
@@ -119,6 +133,32 @@ class JobRunner:
     def _done(self, job_id: str) -> None:
         self.tasks.pop(job_id, None)
         self._writing.pop(job_id, None)
+        self._quiet.discard(job_id)
+
+    async def _run_quiet(self, work: Work) -> Finished:
+        """A sync request's job: the provider call under the same per-provider bound, then
+        one transaction with the row, its result and its one event."""
+        self._quiet.add(work.job_id)
+        try:
+            async with self._gate(work.resolved.model.provider):
+                produced = await self._produce(work, progress=None)
+            return await asyncio.shield(self._store(work, produced))
+        except errors.DomainError as exc:
+            return Finished("failed", error=exc)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.error("job failed: %s", type(exc).__name__)  # the type only: no content
+            return Finished("failed", error=_busy() if is_lock_timeout(exc) else _internal())
+
+    def _produce(self, work: Work, progress) -> Awaitable[service.Produced]:
+        return service.produce(
+            self.settings,
+            work.resolved,
+            work.inp,
+            safety_id=service.safety_identifier(self.settings.resolved_secret(), work.user_id),
+            progress=progress,
+        )
 
     async def _run(self, work: Work) -> Finished:
         provider = work.resolved.model.provider
@@ -130,14 +170,8 @@ class JobRunner:
             async with gate:
                 queue.remove(work.job_id)
                 await self._set(work, "running", {"stage": "running"}, started=True)
-                produced = await service.produce(
-                    self.settings,
-                    work.resolved,
-                    work.inp,
-                    safety_id=service.safety_identifier(
-                        self.settings.resolved_secret(), work.user_id
-                    ),
-                    progress=lambda event: self._progress(work, event),
+                produced = await self._produce(
+                    work, progress=lambda event: self._progress(work, event)
                 )
                 return await self._succeed(work, produced)
         except asyncio.CancelledError:
@@ -148,7 +182,7 @@ class JobRunner:
             return Finished("failed", error=exc)
         except Exception as exc:
             log.error("job failed: %s", type(exc).__name__)  # the type only: no content
-            internal = _internal()
+            internal = _busy() if is_lock_timeout(exc) else _internal()
             await self._end(work.job_id, "failed", error_dict(internal))
             return Finished("failed", error=internal)
         finally:
@@ -170,7 +204,12 @@ class JobRunner:
     async def _store(self, work: Work, produced: service.Produced) -> Finished:
         now = self.clock.now()
         async with self._writing[work.job_id], self.sessions() as session:
-            job = await session.get(Generation, work.job_id)
+            if work.quiet_row is not None:
+                job = work.quiet_row
+                job.started_at, job.runner, job.heartbeat_at = job.created_at, None, None
+                session.add(job)
+            else:
+                job = await session.get(Generation, work.job_id)
             if job is None:  # erased or deleted while it ran: keep nothing
                 return Finished("cancelled")
             outcome = await service.store_result(
@@ -183,7 +222,13 @@ class JobRunner:
                 store_outputs=work.store_outputs,
             )
             await jobs.add_event(
-                session, job, "completed", {"images": len(outcome.outputs)}, now, self._ttl
+                session,
+                job,
+                "completed",
+                {"images": len(outcome.outputs)},
+                now,
+                self._ttl,
+                seq=1 if work.quiet_row is not None else None,
             )
             hook = await webhooks.enqueue(session, job, now, self.settings)
             await uow.commit(session)
@@ -262,7 +307,7 @@ class JobRunner:
 
     async def _beat(self) -> None:
         """Heartbeat for this runner's jobs; stop the ones whose owner asked to cancel."""
-        ids = list(self.tasks)
+        ids = [job_id for job_id in self.tasks if job_id not in self._quiet]
         if not ids:
             return
         now = self.clock.now()
