@@ -1,15 +1,15 @@
 """support: ticket_messages (answers from support, follow-ups from the person) and
 support_tickets.closed_at
 
-Revision ID: 0007_ticket_messages
-Revises: 0006_queued_inputs
+Revision ID: 0008_ticket_messages
+Revises: 0007_request_ids
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_ticket_messages"
-down_revision = "0006_queued_inputs"
+revision = "0008_ticket_messages"
+down_revision = "0007_request_ids"
 branch_labels = None
 depends_on = None
 
