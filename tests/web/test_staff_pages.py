@@ -6,8 +6,10 @@ at 390 px wide no page scrolls sideways. Without chromium these tests skip (CI r
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
+from datetime import date, timedelta
 
 import pytest
 
@@ -208,7 +210,13 @@ def test_phone_width_no_sideways_scroll(open_as, desk_server):
     admin.fill("#request-email", PERSON)
     admin.click("#request-save")
     admin.wait_for_selector("#requests tbody tr")
-    assert "Due in" in admin.inner_text("#requests")
+    due = re.search(r"Due in (\d+) days", admin.inner_text("#requests"))
+    assert due and 27 <= int(due.group(1)) <= 31, "today's request: due in a calendar month"
+    admin.fill("#request-email", PERSON)
+    admin.fill("#request-received", (date.today() - timedelta(days=40)).isoformat())
+    admin.click("#request-save")
+    admin.wait_for_selector("#requests tr:has-text('Overdue by')")
+    assert "Recorded. It is due on" in admin.inner_text("#request-status")
 
     wide = "() => document.documentElement.scrollWidth > window.innerWidth"
     person.goto(f"{desk_server}/support")

@@ -155,7 +155,10 @@
     wire(form, document.getElementById("request-save"), document.getElementById("request-status"), async function () {
       if (need(email, "Enter the email address of the person's account.")) return null;
       var payload = { email: email.value, type: document.getElementById("request-type").value };
-      if (received.value) payload.received_at = Math.floor(new Date(received.value + "T12:00:00").getTime() / 1000);
+      var today = new Date(Date.now() - new Date().getTimezoneOffset() * 60000).toISOString().slice(0, 10);
+      if (received.value && received.value !== today) {  // an earlier day: its noon; today: now
+        payload.received_at = Math.floor(new Date(received.value + "T12:00:00").getTime() / 1000);
+      }
       var r = await ID.api("POST", "/v1/admin/rights-requests", payload);
       form.reset();
       await reload();
