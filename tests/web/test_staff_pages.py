@@ -10,6 +10,7 @@ import re
 import shutil
 import time
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -241,3 +242,41 @@ def test_phone_width_no_sideways_scroll(open_as, desk_server):
     admin.focus("#hold-email")
     assert admin.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
     assert not admin.refused and not person.refused, admin.refused + person.refused
+
+
+AXE = Path(__file__).parents[1] / "node" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.mark.skipif(not AXE.is_file(), reason="axe-core is not installed (npm ci in tests/node)")
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_support_and_desk_pages_pass_axe(staff_browser, desk_server, scheme):
+    """No serious or critical axe-core finding on the support page and the desk, with content
+    on them (a ticket, a hold, a request), in both colour schemes."""
+    found = {}
+    for email, paths in ((PERSON, ["/support"]), (ADMIN, [*DESK_PAGES, "/staff/underage"])):
+        context = staff_browser.new_context(color_scheme=scheme, bypass_csp=True)
+        page = context.new_page()
+        page.goto(f"{desk_server}/login")
+        page.fill("#email", email)
+        page.fill("#password", PASSWORD)
+        page.click("form[action='/login'] button[type=submit]")
+        page.wait_for_url(f"{desk_server}/")
+        if email == PERSON:
+            _open_ticket(page, desk_server, "Axe question", "Body")
+        else:
+            page.goto(f"{desk_server}/staff/holds")
+            page.fill("#hold-email", PERSON)
+            page.fill("#hold-reason", "case 3")
+            page.click("#hold-place")
+            page.wait_for_selector("#holds tbody tr")
+        for path in paths:
+            page.goto(f"{desk_server}{path}")
+            page.wait_for_load_state("networkidle")
+            page.add_script_tag(path=str(AXE))
+            found[path] = page.evaluate(
+                """async () => (await axe.run(document, {resultTypes: ['violations']}))
+                    .violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+                    .map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))"""
+            )
+        context.close()
+    assert {p: v for p, v in found.items() if v} == {}
