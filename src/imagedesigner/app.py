@@ -34,7 +34,7 @@ from imagedesigner.config import Settings
 from imagedesigner.container import Container
 from imagedesigner.infra import logging as log_hygiene
 from imagedesigner.retention import scheduler
-from imagedesigner.web import docs, pages
+from imagedesigner.web import assets, docs, pages
 from imagedesigner.web import policy as policy_pages
 
 ROUTERS = [
@@ -54,6 +54,7 @@ ROUTERS = [
     policy.router,
     policy_pages.router,
     pages.router,
+    assets.router,
 ]
 DESCRIPTION = (
     "OpenAI-compatible image generation. Authenticate with `Authorization: Bearer <API key>`. "
@@ -108,7 +109,10 @@ def create_app(
     app.trusted_proxies = tuple(settings.trusted_proxies)
     app.state.authenticators = [websession.authenticator]  # after the Bearer key
     app.state.limiter = Limiter(
-        settings.storage_uri, settings.rate_limit, settings.login_rate_limit
+        settings.storage_uri,
+        settings.rate_limit,
+        settings.login_rate_limit,
+        settings.web_rate_limit,
     )
     if container is not None:
         app.state.container = container

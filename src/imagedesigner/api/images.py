@@ -6,7 +6,7 @@ generations and edits share is in ``api/generate.py``.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from imagedesigner.api import generate
@@ -43,11 +43,16 @@ async def create_generation(
     },
 )
 async def get_image(
-    image_id: str, c: ContainerDep, session: SessionDep, user: CurrentUser
+    image_id: str,
+    c: ContainerDep,
+    session: SessionDep,
+    user: CurrentUser,
+    download: bool = Query(False, description="Answer as a file to save (Content-Disposition)."),
 ) -> Response:
-    data, media_type = await history.get_image(session, c.blobs, c.clock.now(), user.id, image_id)
-    return Response(
-        data,
-        media_type=media_type,
-        headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
-    )
+    now = c.clock.now()
+    data, media_type = await history.get_image(session, c.blobs, now, user.id, image_id)
+    headers = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
+    if download:
+        name = await history.download_name(session, now, user.id, image_id)
+        headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return Response(data, media_type=media_type, headers=headers)

@@ -25,6 +25,7 @@ class CapabilitiesOut(BaseModel):
     output_formats: list[str]
     qualities: list[str]
     backgrounds: list[str]
+    partial_images: bool = False
 
 
 class ModelOut(BaseModel):
