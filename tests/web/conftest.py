@@ -42,7 +42,7 @@ def pytest_collection_modifyitems(items):
                 item.add_marker(skip)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # sync Playwright holds a loop: not across async test modules
 def browser():
     from playwright.sync_api import sync_playwright
 

@@ -70,9 +70,8 @@
     list.replaceChildren();
     Object.keys(groups).forEach(function (p) {
       var group = el("div", { class: "model-group", role: "group", "aria-labelledby": "group-" + p },
-        el("p", { class: "group-title", id: "group-" + p }, providerName(p), " ",
-          p === "local" ? el("span", { class: "muted" }, "· nothing leaves this server")
-            : el("a", { href: "/privacy#subprocessors", class: "muted" }, "who receives your prompt")));
+        el("p", { class: "group-title", id: "group-" + p }, providerName(p),
+          p === "local" ? null : [" · ", el("a", { href: "/privacy#subprocessors" }, "who receives your prompt")]));
       groups[p].forEach(function (m) { group.append(modelOption(m, m.id === selected)); });
       list.append(group);
     });

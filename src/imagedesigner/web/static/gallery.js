@@ -7,14 +7,17 @@
   var status = document.getElementById("gallery-status");
 
   function item(g) {
-    var box = el("div", { class: "gallery-item", "data-id": g.id });
+    var box = el("div", { class: "gallery-item card", "data-id": g.id });
+    var thumbs = el("div", { class: "grid small" });
     var gen = { id: g.id, prompt: g.prompt, model: g.model, provider: "", params: {}, images: g.images,
                 expires_at: null, saved_at: g.saved_at };
     g.images.forEach(function (src, i) {
-      box.append(ID.results.figure(gen, src, i, { lazy: true, compact: true }));
+      thumbs.append(ID.results.figure(gen, src, i, { lazy: true, compact: true }));
     });
+    box.append(thumbs);
     box.append(el("p", { class: "prompt" }, g.prompt));
-    var del = el("button", { type: "button", class: "delete", text: "Delete" });
+    var n = g.images.length;
+    var del = el("button", { type: "button", class: "delete", text: n > 1 ? "Delete all " + n : "Delete" });
     del.addEventListener("click", function () { remove(g, box, del); });
     box.append(el("div", { class: "actions" }, del));
     return box;

@@ -39,10 +39,13 @@
   /* the action buttons; `status` is where this result's messages go */
   function actions(gen, src, figure, status, opts) {
     var bar = el("div", { class: "result-actions" });
+    var download = el("a", { class: "button download", href: ID.downloadUrl(src), download: "", text: "Download" });
+    if (opts.compact) { // small tiles: the history and the gallery act on the whole generation
+      bar.append(download);
+      return bar;
+    }
     bar.append(el("button", { type: "button", class: "enlarge", text: "Enlarge",
-      onclick: function () { ID.lightbox.openFrom(figure); } }));
-    bar.append(el("a", { class: "button download", href: ID.downloadUrl(src), download: "", text: "Download" }));
-    if (opts.compact) return bar; // the history and the gallery act on the whole generation
+      onclick: function () { ID.lightbox.openFrom(figure); } }), download);
     if (gen.expires_at) {
       var save = el("button", { type: "button", class: "save", text: "Save to gallery" });
       save.addEventListener("click", async function () {
