@@ -123,6 +123,7 @@ def test_the_studio_with_the_keyboard_alone(page, server):
     # the account menu opens from the keyboard and closes with Esc
     page.focus(".account-menu summary")
     page.keyboard.press("Enter")
+    until(page, "() => document.querySelector('.account-menu').open")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.getAttribute('href')") == "/account"
     page.keyboard.press("Escape")

@@ -5,7 +5,7 @@
   var ID = (window.ID = window.ID || {});
 
   ID.csrf = function () {
-    var meta = document.querySelector('meta[name="csrf-token"]');
+    var meta = document.querySelector('meta[name="csrf_token"]');
     return meta ? meta.content : "";
   };
 

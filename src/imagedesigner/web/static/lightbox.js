@@ -38,8 +38,9 @@
       else if (ev.key === "d" || ev.key === "D") { ev.preventDefault(); download.click(); }
     });
     dialog.addEventListener("close", function () {
-      var back = origin && origin.querySelector(".thumb");
-      if (back && back.isConnected) back.focus();
+      var back = origin && origin.querySelector(".thumb"), now = document.activeElement;
+      var lost = !now || now === document.body || dialog.contains(now);
+      if (lost && back && back.isConnected) back.focus(); // unless focus has moved on already
     });
     dialog.addEventListener("click", function (ev) { if (ev.target === dialog) close(); });
     document.body.append(dialog);
