@@ -9,6 +9,8 @@ import os
 from datetime import date
 from pathlib import Path
 
+from tests.api.test_openai_sdk import LiveServer
+from tests.conftest import make_settings
 from tests.web.conftest import (
     COOKIES,
     PASSWORD,
@@ -264,3 +266,86 @@ def test_start_from_an_uploaded_photo(page, server, tmp_path):
     page.click("#go")
     page.wait_for_selector("#source-error:not([hidden])")
     assert "PNG, JPEG or WebP" in page.inner_text("#source-error"), "the error sits by the upload"
+
+
+def test_partial_images_show_blurred_while_openai_streams_them(page, tmp_path):
+    from tests.jobs.test_jobs_instances import Thread
+    from tests.providers.conftest import OPENAI_KEY
+    from tests.providers.fakes import fake_openai
+    from tests.providers.fakes._common import FakeState
+
+    with Thread(fake_openai.make_app(FakeState(), OPENAI_KEY)) as fake:
+        settings = make_settings(
+            tmp_path / "data",
+            openai_api_key=OPENAI_KEY,
+            openai_base_url=f"http://127.0.0.1:{fake.port}/v1",
+        )
+        with LiveServer(settings) as live:
+            sign_up(page, live.url, "ada@example.com")
+            pick_model(page, "openai/gpt-image-1.5")
+            chosen = page.inner_text("#model-summary")
+            assert "Sent to OpenAI" in chosen
+            option = page.locator(".model-option", has=page.locator("input:checked"))
+            assert "Live previews" in option.text_content()
+            ratios = page.eval_on_selector_all("input[name=shape]", "els => els.map(e => e.value)")
+            assert ratios == ["1:1", "3:2", "2:3"], "the shapes of the model's own sizes"
+            page.evaluate(
+                """() => { window.partials = 0; new MutationObserver(() => {
+                    window.partials = Math.max(window.partials,
+                      document.querySelectorAll('.placeholder.has-partial').length); })
+                  .observe(document.getElementById('runs'), {subtree: true, attributes: true,
+                                                            childList: true}); }"""
+            )
+            page.fill("#prompt", "a cat on a roof")
+            page.press("#prompt", "Enter")
+            page.wait_for_selector("#runs figure.result")
+            assert page.evaluate("window.partials") >= 1, "a blurred preview came first"
+            blur = page.evaluate(
+                "() => { const i = document.createElement('img'); i.className = 'partial';"
+                " const p = document.createElement('div'); p.className = 'placeholder';"
+                " p.append(i); document.body.append(p); return getComputedStyle(i).filter; }"
+            )
+            assert "blur" in blur
+            advanced = page.eval_on_selector_all(
+                "#advanced [data-option]:not([hidden]) select", "els => els.map(e => e.id)"
+            )
+            assert advanced == ["quality", "background", "output_format"]
+            assert page.is_hidden("#seed-option"), "no seed field for a model without seeds"
+            assert page.problems == []
+
+
+def test_a_full_history_of_thumbnails_then_erasure_after_an_api_burst(page, tmp_path):
+    settings = make_settings(tmp_path / "data", rate_limit="5/minute")
+    with LiveServer(settings) as live:
+        sign_up(page, live.url, "busy@example.com")
+        made = page.evaluate(
+            """async () => {
+                const csrf = document.querySelector('meta[name=csrf_token]').content;
+                const out = [];
+                for (let i = 0; i < 10; i++) {
+                    const r = await fetch('/v1/images/generations', {method: 'POST',
+                        headers: {'content-type': 'application/json', 'x-csrf-token': csrf},
+                        body: JSON.stringify({prompt: 'tile ' + i, n: 4, size: '256x256',
+                                              response_format: 'url'})});
+                    out.push(r.status);
+                }
+                return out; }"""
+        )
+        assert made == [200] * 10, "the browser is not held to the API's 5 a minute"
+        page.reload()
+        until(page, "() => document.querySelectorAll('#history li').length === 10")
+        for _ in range(30):  # scroll through: the lazy thumbnails load
+            page.mouse.wheel(0, 600)
+            page.wait_for_timeout(50)
+        until(
+            page,
+            "() => [...document.querySelectorAll('#history img')].every(i => i.complete"
+            " && i.naturalWidth > 0)",
+            timeout=20,
+        )
+        assert page.locator("#history img").count() == 40
+        page.goto(f"{live.url}/account")
+        page.click("#erase")
+        page.locator("dialog.ask[open] button", has_text="Delete everything").click()
+        page.wait_for_url(f"{live.url}/?erased=1")
+        assert "were deleted" in page.inner_text("body")
