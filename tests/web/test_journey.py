@@ -154,3 +154,29 @@ def test_a_reload_keeps_following_a_running_job_and_cancel_stops_it(page, server
     jobs = page.evaluate("() => fetch('/v1/jobs').then(r => r.json())")
     assert jobs["data"][0]["status"] == "cancelled"
     assert page.problems == []
+
+
+def test_a_refused_prompt_is_said_in_plain_words_with_try_again(page, server, monkeypatch):
+    from imagedesigner import errors
+    from imagedesigner.providers.local import LocalProvider
+
+    real = LocalProvider.generate
+    refusals = [True]
+
+    async def refuse_once(self, model, request, *, progress=None):
+        if refusals and refusals.pop():
+            raise errors.ContentPolicyViolation("Your request was rejected by the safety system.")
+        return await real(self, model, request, progress=progress)
+
+    monkeypatch.setattr(LocalProvider, "generate", refuse_once)
+    sign_up(page, server, "refused@example.com")
+    page.fill("#prompt", "something the provider refuses")
+    page.press("#prompt", "Enter")
+    page.wait_for_selector("#runs .error[role=alert]")
+    message = page.inner_text("#runs .error")
+    assert message == "The provider refused this prompt. Try describing it differently."
+    assert page.locator("#runs .placeholder").count() == 0
+    page.locator("#runs button", has_text="Try again").click()
+    page.wait_for_selector("#runs figure.result")
+    assert page.locator("#runs .error").count() == 0
+    assert page.problems == []

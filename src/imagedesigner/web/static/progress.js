@@ -20,6 +20,7 @@
     this.retry = retry || null;
     this.started = job.started_at ? job.started_at * 1000 : null;
     this.partials = 0;
+    this.label = Number(fields.n) > 1 ? "Making your images" : "Making your image";
     this.build();
     this.follow();
   }
