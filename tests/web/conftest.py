@@ -154,3 +154,23 @@ def no_horizontal_scroll(page) -> bool:
     return page.evaluate(
         "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
     )
+
+
+def delete_account(page, url: str) -> None:
+    """From the privacy center: Delete my account, confirmed in its dialog."""
+    if not page.url.startswith(f"{url}/account"):
+        page.goto(f"{url}/account")
+    page.click("#erase")
+    page.locator("dialog.ask[open] button", has_text="Delete everything").click()
+    page.wait_for_url(f"{url}/?erased=1")
+    assert "were deleted" in page.inner_text("body")
+    assert "imagedesigner_session" not in cookie_names(page)
+
+
+def can_sign_in(page, url: str, email: str) -> bool:
+    page.goto(f"{url}/login")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("form[action='/login'] button[type=submit]")
+    page.wait_for_load_state()
+    return page.locator(".account-menu").count() == 1

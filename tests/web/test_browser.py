@@ -13,8 +13,9 @@ from tests.api.test_openai_sdk import LiveServer
 from tests.conftest import make_settings
 from tests.web.conftest import (
     COOKIES,
-    PASSWORD,
+    can_sign_in,
     cookie_names,
+    delete_account,
     pick_model,
     sign_up,
     signed_in_as,
@@ -147,11 +148,7 @@ def test_under_age_sign_up_is_refused_and_keeps_nothing(page, server):
     sign_up(page, server, "kid@example.com", adult=False, dob=today.replace(year=today.year - 12))
     assert page.locator("[role=alert]").is_visible()
     assert "kid@example.com" not in page.content()
-    page.goto(f"{server}/login")
-    page.fill("#email", "kid@example.com")
-    page.fill("#password", PASSWORD)
-    page.click("form[action='/login'] button[type=submit]")
-    assert page.locator(".account-menu").count() == 0
+    assert not can_sign_in(page, server, "kid@example.com")
 
 
 def test_privacy_center_consents_keys_export_restriction_erasure(page, server):
@@ -210,17 +207,8 @@ def test_privacy_center_consents_keys_export_restriction_erasure(page, server):
         page.evaluate("getComputedStyle(document.body).color")
     ), "styled as an error"
 
-    page.goto(f"{server}/account")
-    page.click("#erase")
-    page.locator("dialog.ask[open] button", has_text="Delete everything").click()
-    page.wait_for_url(f"{server}/?erased=1")
-    assert "were deleted" in page.inner_text("body")
-    assert "imagedesigner_session" not in cookie_names(page)
-    page.goto(f"{server}/login")
-    page.fill("#email", "grace@example.com")
-    page.fill("#password", PASSWORD)
-    page.click("form[action='/login'] button[type=submit]")
-    assert page.locator(".account-menu").count() == 0
+    delete_account(page, server)
+    assert not can_sign_in(page, server, "grace@example.com")
     assert page.problems == []
 
 
@@ -344,8 +332,4 @@ def test_a_full_history_of_thumbnails_then_erasure_after_an_api_burst(page, tmp_
             timeout=20,
         )
         assert page.locator("#history img").count() == 40
-        page.goto(f"{live.url}/account")
-        page.click("#erase")
-        page.locator("dialog.ask[open] button", has_text="Delete everything").click()
-        page.wait_for_url(f"{live.url}/?erased=1")
-        assert "were deleted" in page.inner_text("body")
+        delete_account(page, live.url)

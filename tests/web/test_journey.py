@@ -11,7 +11,16 @@ import re
 import zipfile
 from pathlib import Path
 
-from tests.web.conftest import COOKIES, PASSWORD, advanced, cookie_names, pick_model, sign_up, until
+from tests.web.conftest import (
+    COOKIES,
+    advanced,
+    can_sign_in,
+    cookie_names,
+    delete_account,
+    pick_model,
+    sign_up,
+    until,
+)
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -120,16 +129,10 @@ def test_the_studio_journey(page, server, slow_local, tmp_path):
     image = page.get_attribute("#history li:first-child img", "src")
     page.click(".account-menu summary")
     page.click(".account-menu a[href='/account']")
-    page.click("#erase")
-    page.locator("dialog.ask[open] button", has_text="Delete everything").click()
-    page.wait_for_url(f"{server}/?erased=1")
-    assert cookie_names(page) <= COOKIES and "imagedesigner_session" not in cookie_names(page)
+    delete_account(page, server)
+    assert cookie_names(page) <= COOKIES
     assert page.evaluate(f"fetch({image!r}).then(r => r.status)") == 401
-    page.goto(f"{server}/login")
-    page.fill("#email", "journey@example.com")
-    page.fill("#password", PASSWORD)
-    page.click("form[action='/login'] button[type=submit]")
-    assert page.locator(".account-menu").count() == 0
+    assert not can_sign_in(page, server, "journey@example.com")
     assert page.problems == []
 
 

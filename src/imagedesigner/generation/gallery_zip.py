@@ -8,6 +8,7 @@ import asyncio
 import io
 import json
 import zipfile
+from collections import defaultdict
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,31 +22,32 @@ from imagedesigner.storage.base import BlobStore
 
 async def archive(session: AsyncSession, blobs: BlobStore, user_id: str) -> bytes:
     gens, _ = await gallery.listing(session, user_id)
+    rows = await session.execute(
+        select(StoredImage)
+        .where(StoredImage.generation_id.in_([g.id for g in gens]))
+        .order_by(StoredImage.created_at, StoredImage.id)
+    )
+    images: dict[str, list[StoredImage]] = defaultdict(list)
+    for row in rows.scalars():
+        images[row.generation_id].append(row)
     files: list[tuple[str, bytes]] = []
     index = []
     for gen in gens:
-        rows = (
-            await session.execute(
-                select(StoredImage)
-                .where(StoredImage.generation_id == gen.id)
-                .order_by(StoredImage.created_at, StoredImage.id)
-            )
-        ).scalars()
         names = []
-        for row in rows:
+        for row in images[gen.id]:
             data = await blobs.get(row.blob_key)
             if data is None:
                 continue
-            name = file_name(gen.prompt or "", row.id, row.media_type)
-            files.append((name, data))
-            names.append(name)
+            names.append(file_name(gen.prompt or "", row.id, row.media_type))
+            files.append((names[-1], data))
+        saved = as_utc(gen.saved_at).isoformat() if gen.saved_at else None
         index.append(
             {
                 "id": gen.id,
                 "prompt": gen.prompt,
                 "model": gen.model,
                 "params": gen.params,
-                "saved_at": as_utc(gen.saved_at).isoformat() if gen.saved_at else None,
+                "saved_at": saved,
                 "files": names,
             }
         )

@@ -4,6 +4,13 @@
   "use strict";
   var ID = (window.ID = window.ID || {});
 
+  /* a provider as people know it: "OpenAI", "fal.ai", "this server" (in a sentence) */
+  var PROVIDERS = { local: "this server", openai: "OpenAI", fal: "fal.ai", openrouter: "OpenRouter" };
+  ID.providerName = function (provider, atStart) {
+    if (atStart && provider === "local") return "This server";
+    return PROVIDERS[provider] || provider;
+  };
+
   ID.csrf = function () {
     var meta = document.querySelector('meta[name="csrf_token"]');
     return meta ? meta.content : "";

@@ -6,14 +6,13 @@
   var CATALOGUE_URL = "/v1/models"; // the model catalogue the page reads (one place)
   var MODEL_KEY = "imagedesigner.model";
   var FALLBACK_RATIOS = ["1:1", "3:2", "2:3", "4:3", "3:4", "16:9", "9:16"];
-  var PROVIDERS = { local: "This server", openai: "OpenAI", fal: "fal.ai", openrouter: "OpenRouter" };
   var RATIO_NAMES = { "1:1": "Square", "3:2": "Landscape", "4:3": "Landscape", "5:4": "Landscape",
     "2:3": "Portrait", "3:4": "Portrait", "4:5": "Portrait", "16:9": "Wide", "21:9": "Wide",
     "9:16": "Tall", "9:21": "Tall" };
 
   var models = [], byId = {};
 
-  function providerName(p) { return PROVIDERS[p] || p; }
+  function providerName(p) { return ID.providerName(p, true); }
   function shortName(m) { return m.id.indexOf(m.provider + "/") === 0 ? m.id.slice(m.provider.length + 1) : m.id; }
   function whereItGoes(m) {
     if (m.provider === "local") return "Runs on this server — nothing leaves it";

@@ -4,7 +4,6 @@
 (function () {
   "use strict";
   var ID = window.ID, el = ID.el;
-  var PROVIDERS = { local: "this server", openai: "OpenAI", fal: "fal.ai", openrouter: "OpenRouter" };
   var FINAL = { completed: true, failed: true, cancelled: true };
 
   function ratioOf(fields) {
@@ -52,7 +51,7 @@
     this.timer = window.setInterval(function () { self.tick(); }, 1000);
   };
 
-  Run.prototype.where = function () { return PROVIDERS[this.job.provider] || this.job.provider; };
+  Run.prototype.where = function () { return ID.providerName(this.job.provider); };
 
   Run.prototype.tick = function () {
     if (!this.started || this.percent !== undefined) return;

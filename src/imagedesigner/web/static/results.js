@@ -4,13 +4,12 @@
   "use strict";
   var ID = window.ID, el = ID.el;
   var generations = new WeakMap(); // figure → its generation
-  var PROVIDERS = { local: "this server", openai: "OpenAI", fal: "fal.ai", openrouter: "OpenRouter" };
 
   /* pages set what Use again / Delete / Save do: ID.results.handlers.useAgain = fn(gen) */
   var handlers = { useAgain: null, remove: null, saved: null };
 
   function facts(gen) {
-    var p = gen.params || {}, bits = [gen.model, "made by " + (PROVIDERS[gen.provider] || gen.provider)];
+    var p = gen.params || {}, bits = [gen.model, "made by " + ID.providerName(gen.provider)];
     if (p.size) bits.push(p.size);
     else if (p.aspect_ratio) bits.push(p.aspect_ratio);
     if (p.seed !== null && p.seed !== undefined) bits.push("seed " + p.seed);
