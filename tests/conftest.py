@@ -53,6 +53,7 @@ def make_settings(data_dir: Path, **overrides) -> Settings:
         "secret_key": "test-secret",
         "rate_limit": "10000/minute",
         "database_url": TEST_DATABASE_URL,
+        "request_log_batch": "0s",  # rows at once, so tests read them right after a request
         **NO_KEYS,
         **overrides,
     }

@@ -26,9 +26,10 @@ from imagedesigner.api import (
     websession,
 )
 from imagedesigner.api import errors as api_errors
+from imagedesigner.api import metrics as api_metrics
 from imagedesigner.api import openapi as api_openapi
 from imagedesigner.api.deps import storable_parameters
-from imagedesigner.api.middleware import BodyLimit, Hsts, RequestLogMiddleware
+from imagedesigner.api.middleware import BodyLimit, Hsts, RequestId, RequestLogMiddleware
 from imagedesigner.api.ratelimit import Limiter
 from imagedesigner.config import Settings
 from imagedesigner.container import Container
@@ -54,6 +55,7 @@ ROUTERS = [
     policy.router,
     policy_pages.router,
     pages.router,
+    api_metrics.router,
     assets.router,
 ]
 DESCRIPTION = (
@@ -64,13 +66,14 @@ DESCRIPTION = (
 
 
 class ImageDesigner(FastAPI):
-    """FastAPI with HSTS outside everything, Starlette's error middleware included, so a 500
-    over https carries the header too."""
+    """FastAPI with HSTS and ``x-request-id`` outside everything, Starlette's error middleware
+    included, so a 500 carries them too."""
 
     trusted_proxies: tuple[str, ...] = ()
 
     def build_middleware_stack(self):
-        return Hsts(super().build_middleware_stack(), trusted_proxies=self.trusted_proxies)
+        inner = RequestId(super().build_middleware_stack())
+        return Hsts(inner, trusted_proxies=self.trusted_proxies)
 
 
 OPTIONAL_ROUTERS = [("api_docs", docs.router)]  # (setting that turns it on, router)
@@ -91,6 +94,7 @@ def create_app(
         app.state.container = c
         await c.start()
         async with contextlib.AsyncExitStack() as stack:
+            app.state.metrics_port = await stack.enter_async_context(api_metrics.serving(c))
             if run_sweeper:
                 await stack.enter_async_context(scheduler.running(c))
             yield
@@ -124,5 +128,6 @@ def create_app(
             app.include_router(router)
     api_openapi.install(app, settings)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
-    app.add_middleware(RequestLogMiddleware)  # outermost: sees 413s too
+    app.add_middleware(RequestLogMiddleware)  # sees 413s too
+    app.add_middleware(api_metrics.MetricsMiddleware)  # outermost: times all of it
     return app

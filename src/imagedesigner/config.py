@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     content_ttl: Duration = timedelta(hours=24)
     sweep_interval: Duration = timedelta(seconds=60)
     store_b64_outputs: bool = False
+    image_url_ttl: Duration = timedelta(hours=1)  # signed `url` results; never past the content
     log_retention: Duration = timedelta(days=30)
     ip_retention: Duration = timedelta(days=7)
     ipv4_truncate_prefix: int = 24
@@ -70,7 +71,11 @@ class Settings(BaseSettings):
     web_rate_limit: str = "600/minute"  # the account's signed-in browser: a budget of its own
     login_rate_limit: str = "10/minute"
     storage_uri: str = "memory://"  # `limits` storage: memory:// or redis://host:6379
+    request_log_batch: Duration = timedelta(milliseconds=50)  # rows grouped into one INSERT
     api_docs: bool = False  # serve /docs (a self-contained page); /openapi.json is always on
+    metrics_token: SecretStr | None = None  # GET /metrics with "Bearer <token>"; unset: 404
+    metrics_port: int | None = None  # also serve /metrics on this port (0: any free one)
+    metrics_host: str = "127.0.0.1"  # the interface of metrics_port
 
     # --- accounts and policy -------------------------------------------------------------
     minimum_age: int = 16
@@ -105,12 +110,14 @@ class Settings(BaseSettings):
 
     # jobs: every generation and edit is one; these bound how many run and who may follow them
     job_concurrency: dict[str, int] = Field(
-        default_factory=lambda: {"local": 2, "default": 256}
+        default_factory=lambda: {"local": 2, "default": 1000}
     )  # jobs running at once per provider ("default": any provider not named)
     max_active_jobs: int = 32  # queued + running per account; past it 429 with Retry-After
     max_event_streams: int = 8  # open GET /v1/jobs/{id}/events streams per account
     job_heartbeat_interval: Duration = timedelta(seconds=2)
     job_stale_after: Duration = timedelta(seconds=15)  # a runner silent this long: interrupted
+    job_queue: Literal["inline", "procrastinate"] = "inline"  # procrastinate: dedicated workers
+    worker_concurrency: int = 64  # jobs one `imagedesigner worker` process runs at once
 
     # webhooks: a signed POST (Standard Webhooks) when a job that asked for one is finished
     webhook_allow_loopback: bool = False  # let webhook_url be 127.0.0.1/::1/localhost (tests)

@@ -10,8 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from imagedesigner.config import Settings
 from imagedesigner.db.engine import create_engine, sessionmaker
 from imagedesigner.db.migrate import upgrade
+from imagedesigner.generation.queue import QueueDispatcher, check_queue_settings
 from imagedesigner.generation.runner import JobRunner
 from imagedesigner.infra.notify import LocalNotifier, notifier_for
+from imagedesigner.infra.requestlog import RequestLogWriter
 from imagedesigner.kit.clock import Clock, SystemClock
 from imagedesigner.providers.registry import ProviderRegistry
 from imagedesigner.storage.base import BlobStore
@@ -35,7 +37,9 @@ class Container:
     blobs: BlobStore
     registry: ProviderRegistry
     notifier: LocalNotifier
-    runner: JobRunner
+    runner: JobRunner  # heartbeats, the reaper, webhooks; runs the jobs unless queued
+    dispatch: JobRunner | QueueDispatcher  # what starts a job: the runner, or the queue
+    request_log: RequestLogWriter
 
     @classmethod
     async def build(
@@ -48,6 +52,7 @@ class Container:
         migrate: bool = True,
     ) -> Container:
         clock = clock or SystemClock()
+        check_queue_settings(settings)
         settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         blobs = blobs or build_blob_store(settings)  # before the database: fail fast
         engine = create_engine(settings.resolved_database_url())
@@ -55,9 +60,10 @@ class Container:
             await upgrade(engine)
         sessions = sessionmaker(engine)
         notifier = notifier_for(settings.storage_uri)
-        runner = JobRunner(
-            sessions=sessions, blobs=blobs, settings=settings, clock=clock, notifier=notifier
-        )
+        parts = dict(sessions=sessions, blobs=blobs, settings=settings, clock=clock)
+        runner = JobRunner(**parts, notifier=notifier)
+        queued = settings.job_queue == "procrastinate"
+        dispatch = QueueDispatcher(**parts, notifier=notifier) if queued else runner
         return cls(
             settings=settings,
             clock=clock,
@@ -67,6 +73,8 @@ class Container:
             registry=registry or ProviderRegistry.from_settings(settings),
             notifier=notifier,
             runner=runner,
+            dispatch=dispatch,
+            request_log=RequestLogWriter(engine, settings.request_log_batch.total_seconds()),
         )
 
     async def start(self) -> None:
@@ -75,6 +83,9 @@ class Container:
         await self.runner.start_background()
 
     async def aclose(self) -> None:
+        await self.request_log.aclose()
+        if self.dispatch is not self.runner:
+            await self.dispatch.aclose()
         await self.runner.aclose()
         await self.notifier.aclose()
         await self.registry.aclose()

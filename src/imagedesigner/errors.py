@@ -94,3 +94,17 @@ class ServiceUnavailable(DomainError):
     status = 503
     type = "api_error"
     code = "service_unavailable"
+
+
+class DatabaseBusy(ServiceUnavailable):
+    """The database stayed locked past its busy timeout: nothing was written; try again."""
+
+    code = "database_busy"
+
+
+class InsufficientStorage(DomainError):
+    """The blob store is full (ENOSPC): the image was not stored, and nothing of it is left."""
+
+    status = 507
+    type = "api_error"
+    code = "insufficient_storage"

@@ -118,7 +118,7 @@ async def test_hsts_on_every_https_response(app, auth):
 
     async with client_for(app, "https://testserver") as c:
         answers = [
-            await c.get("/v1/models"),
+            await c.get("/v1/models", headers=auth),
             await c.get("/healthz"),
             await c.get("/v1/nothing"),
             await c.get("/v1/me"),  # 401
@@ -134,11 +134,15 @@ async def test_hsts_on_every_https_response(app, auth):
     assert [r.status_code for r in answers] == [200, 200, 404, 401, 400, 500, 413, 200]
     for r in answers:
         assert r.headers.get_list("strict-transport-security") == [HSTS], r.request.url
+    # and a random x-request-id on every one of them (the 500 and the 413 included)
+    ids = [r.headers.get_list("x-request-id") for r in answers]
+    assert all(len(i) == 1 and i[0].startswith("req_") and len(i[0]) == 36 for i in ids), ids
+    assert len({i[0] for i in ids}) == len(answers)
 
 
 async def test_no_hsts_over_plain_http(app, auth):
     async with client_for(app, "http://testserver") as c:
-        for r in (await c.get("/v1/models"), await c.get("/v1/me", headers=auth)):
+        for r in (await c.get("/v1/models", headers=auth), await c.get("/v1/me", headers=auth)):
             assert r.status_code == 200 and "strict-transport-security" not in r.headers
 
 

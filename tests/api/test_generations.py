@@ -40,7 +40,7 @@ async def test_b64_generation_has_openai_shape_and_requested_size(client, auth, 
     assert await count_rows(container, StoredImage) == 0
 
 
-async def test_url_generation_serves_image_to_owner_only(client, auth, container):
+async def test_url_generation_signed_link_and_owner_path(client, auth, container):
     r = await client.post(
         "/v1/images/generations",
         json={"prompt": "a blue circle", "n": 2, "response_format": "url", "size": "256x256"},
@@ -49,14 +49,20 @@ async def test_url_generation_serves_image_to_owner_only(client, auth, container
     assert r.status_code == 200, r.text
     urls = [d["url"] for d in r.json()["data"]]
     assert len(urls) == 2 and all(u.startswith("http://testserver/v1/images/img_") for u in urls)
-    got = await client.get(urls[0], headers=auth)
+    # the url is a signed link: it opens with no key at all
+    got = await client.get(urls[0])
     assert got.status_code == 200
     assert got.headers["content-type"] == "image/png"
     assert got.headers["cache-control"] == "private, no-store"
+    assert got.headers["referrer-policy"] == "no-referrer"
     assert Image.open(io.BytesIO(got.content)).size == (256, 256)
+    # the unsigned path is the owner's: their key opens it, no key does not
+    owner_path = urls[0].split("?")[0]
+    assert (await client.get(owner_path, headers=auth)).content == got.content
+    assert (await client.get(owner_path)).status_code == 401
 
     _, other_key = await make_user(container, "eve@example.com")
-    theirs = await client.get(urls[0], headers={"Authorization": f"Bearer {other_key}"})
+    theirs = await client.get(owner_path, headers={"Authorization": f"Bearer {other_key}"})
     unknown = await client.get("/v1/images/img_doesnotexist", headers=auth)
     assert theirs.status_code == unknown.status_code == 404
     assert theirs.json() == unknown.json()

@@ -96,8 +96,9 @@ def test_openai_sdk_generate_both_response_formats(live):
     assert fetched.status_code == 200
     img = Image.open(io.BytesIO(fetched.content))
     assert img.format == "PNG" and img.size == (512, 512)
-    # without the key the image is not served
-    assert httpx.get(result.data[1].url).status_code == 401
+    # the url is a signed link: it opens without the key too; the bare path needs the key
+    assert httpx.get(result.data[1].url).content == fetched.content
+    assert httpx.get(result.data[1].url.split("?")[0]).status_code == 401
 
 
 def test_openai_sdk_sees_openai_errors(live):
@@ -114,3 +115,5 @@ def test_openai_sdk_sees_openai_errors(live):
         bad.images.generate(model="local/sketch", prompt="x")
     models = client.models.list()
     assert "local/sketch" in [m.id for m in models.data]
+    with pytest.raises(openai.AuthenticationError):
+        bad.models.list()

@@ -237,7 +237,8 @@ async def test_unavailable_model_without_key(data_dir, clock):
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://t"
         ) as cl:
-            models = (await cl.get("/v1/models")).json()["data"]
+            auth = {"Authorization": f"Bearer {key}"}
+            models = (await cl.get("/v1/models", headers=auth)).json()["data"]
             by_id = {m["id"]: m for m in models}
             assert by_id["openai/gpt-image-2"]["available"] is False
             assert by_id["openai/gpt-image-2"]["subprocessor"]

@@ -91,3 +91,18 @@ def test_duplicate_user_refused(env):
     assert runner.invoke(app, args, input="long enough pw\n").exit_code == 0
     r = runner.invoke(app, args, input="long enough pw\n")
     assert r.exit_code == 2 and "already exists" in r.output
+
+
+def test_worker_and_queue_settings_that_cannot_work_are_clear_errors(env, monkeypatch):
+    result = runner.invoke(app, ["worker"])
+    assert result.exit_code == 2
+    assert "IMAGEDESIGNER_JOB_QUEUE=procrastinate" in result.output
+    monkeypatch.setenv("IMAGEDESIGNER_JOB_QUEUE", "procrastinate")
+    monkeypatch.delenv("IMAGEDESIGNER_DATABASE_URL", raising=False)  # SQLite
+    result = runner.invoke(app, ["worker"])
+    assert result.exit_code == 2
+    assert "needs a PostgreSQL IMAGEDESIGNER_DATABASE_URL" in result.output
+    monkeypatch.setenv("IMAGEDESIGNER_DATABASE_URL", "postgresql+asyncpg://nobody@127.0.0.1/x")
+    result = runner.invoke(app, ["sweep"])  # any command builds the same parts
+    assert result.exit_code == 2
+    assert "needs a Redis IMAGEDESIGNER_STORAGE_URI" in result.output

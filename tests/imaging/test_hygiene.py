@@ -525,3 +525,25 @@ def test_zlib_bomb_idat_does_not_exhaust_memory():
     assert len(data) < 200_000
     result = hygiene.clean_upload(data, max_bytes=MB, max_pixels=16_000_000)
     assert (result.width, result.height) == (4000, 4000)
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        pytest.param(lambda png, jpeg, webp: png[: len(png) // 2], id="png cut in half"),
+        pytest.param(
+            lambda png, jpeg, webp: png[:33] + _png.make_chunk(b"acTL", bytes(8)) + png[33:],
+            id="apng",
+        ),
+        pytest.param(lambda png, jpeg, webp: png[:33] + png[-12:], id="png without IDAT"),
+        pytest.param(lambda png, jpeg, webp: jpeg[:-2], id="jpeg without EOI"),
+        pytest.param(lambda png, jpeg, webp: webp[: len(webp) - 7], id="webp cut short"),
+    ],
+)
+def test_validate_output_checks_the_container_without_decoding_pixels(broken):
+    png, jpeg = _save(_gradient(), "PNG"), _save(_gradient(), "JPEG")
+    webp = _save(_gradient(), "WEBP")
+    for whole in (png, jpeg, webp):
+        assert hygiene.validate_output(whole, declared_media_type=None, **CAPS)[1:] == (64, 48)
+    with pytest.raises(UnusableImage):
+        hygiene.validate_output(broken(png, jpeg, webp), declared_media_type=None, **CAPS)

@@ -80,34 +80,46 @@ def wait_for(predicate, timeout: float = 20.0, what: str = ""):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def account_key(tmp_path) -> str:
+    """A user with an API key in the (reset) PostgreSQL database."""
+    settings = make_settings(tmp_path / "setup", database_url=PG)
+
+    async def account():
+        c = await Container.build(settings)
+        try:
+            return (await make_user(c))[1]
+        finally:
+            await c.aclose()
+
+    return run_in_thread(account())
+
+
+def engine_env(tmp_path, fal_port: int, **extra: str) -> dict:
+    """The environment of every process of a scaled stack on PostgreSQL + Redis."""
+    env = {
+        **os.environ,
+        "IMAGEDESIGNER_DATABASE_URL": PG,
+        "IMAGEDESIGNER_STORAGE_URI": REDIS,
+        "IMAGEDESIGNER_SECRET_KEY": "test-secret",
+        "IMAGEDESIGNER_BLOB_DIR": str(tmp_path / "shared"),
+        "IMAGEDESIGNER_RATE_LIMIT": "10000/minute",
+        "IMAGEDESIGNER_FAL_QUEUE_URL": f"http://127.0.0.1:{fal_port}",
+        "IMAGEDESIGNER_JOB_HEARTBEAT_INTERVAL": "1s",
+        "IMAGEDESIGNER_JOB_STALE_AFTER": "4s",
+        "FAL_KEY": FAL_KEY,
+        **extra,
+    }
+    env.pop("IMAGEDESIGNER_TEST_DATABASE_URL", None)
+    return env
+
+
 @pytest.fixture
 def cluster(tmp_path):
     run_in_thread(reset_pg(PG))
     state = FakeState(mode="queue_forever")
     with Thread(fake_fal.make_app(state, FAL_KEY)) as fal:
-        settings = make_settings(tmp_path / "setup", database_url=PG)
-
-        async def account():
-            c = await Container.build(settings)
-            try:
-                return (await make_user(c))[1]
-            finally:
-                await c.aclose()
-
-        key = run_in_thread(account())
-        env = {
-            **os.environ,
-            "IMAGEDESIGNER_DATABASE_URL": PG,
-            "IMAGEDESIGNER_STORAGE_URI": REDIS,
-            "IMAGEDESIGNER_SECRET_KEY": "test-secret",
-            "IMAGEDESIGNER_BLOB_DIR": str(tmp_path / "shared"),
-            "IMAGEDESIGNER_RATE_LIMIT": "10000/minute",
-            "IMAGEDESIGNER_FAL_QUEUE_URL": f"http://127.0.0.1:{fal.port}",
-            "IMAGEDESIGNER_JOB_HEARTBEAT_INTERVAL": "1s",
-            "IMAGEDESIGNER_JOB_STALE_AFTER": "4s",
-            "FAL_KEY": FAL_KEY,
-        }
-        env.pop("IMAGEDESIGNER_TEST_DATABASE_URL", None)
+        key = account_key(tmp_path)
+        env = engine_env(tmp_path, fal.port)
         one, url1 = serve(env, tmp_path / "one")
         two, url2 = serve(env, tmp_path / "two")
         try:

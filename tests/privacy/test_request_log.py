@@ -38,6 +38,7 @@ ALLOWED_COLUMNS = {
     "latency_ms",
     "gpc",
     "user_id",
+    "request_id",
 }
 
 
@@ -61,8 +62,10 @@ async def test_logs_minimal_technical_data_only(client, auth, container, user_an
     )
     assert r.status_code == 200
     image_url = r.json()["data"][0]["url"]
-    image_id = image_url.rsplit("/", 1)[-1]
-    assert (await client.get(image_url + "?q=secret-query-value", headers=auth)).status_code == 200
+    path, signed = image_url.split("?")
+    image_id = path.rsplit("/", 1)[-1]
+    signature = signed.split("signature=")[1]
+    assert (await client.get(image_url + "&q=secret-query-value")).status_code == 200
     assert (await client.get("/healthz")).status_code == 200
     assert (await client.get("/readyz")).status_code == 200
     assert (await client.get("/no/such/path/with-id-123")).status_code == 404
@@ -78,11 +81,20 @@ async def test_logs_minimal_technical_data_only(client, auth, container, user_an
     assert gen["method"] == "POST" and gen["status"] == 200 and gen["model"] == "local/sketch"
     assert gen["user_id"] == user.id and gen["ip"] == "127.0.0.1" and not gen["ip_truncated"]
     assert gen["request_bytes"] == len(r.request.content) and gen["response_bytes"] > 0
-    assert img["response_bytes"] == len((await client.get(image_url, headers=auth)).content)
+    assert img["response_bytes"] == len((await client.get(image_url)).content)
+    assert gen["request_id"] == r.headers["x-request-id"], "the row has the response's id"
+    assert len({row["request_id"] for row in rows}) == len(rows)
     assert missing["status"] == 404 and missing["error_code"] == "not_found"
     assert missing["user_id"] is None and missing["model"] is None
     text = repr(rows)
-    for secret in (CANARY, image_id, "secret-query-value", "with-id-123", user_and_key[1]):
+    for secret in (
+        CANARY,
+        image_id,
+        signature,
+        "secret-query-value",
+        "with-id-123",
+        user_and_key[1],
+    ):
         assert secret not in text
 
 
@@ -242,3 +254,24 @@ async def test_canary_prompt_never_in_logs(boom_app, caplog, capsys):
     assert redact(f"Authorization: Bearer {key}") == "Authorization: Bearer [redacted]"
     assert "sk-" + "[redacted]" in redact("key sk-proj-abcdefghij1234")
     assert CANARY not in redact(f'{{"password": "{CANARY}"}}')
+
+
+@pytest.mark.parametrize("settings_overrides", [{"request_log_batch": "1h"}])
+async def test_rows_are_grouped_and_an_erased_accounts_row_is_written_unlinked(
+    client, auth, container, user_and_key
+):
+    for _ in range(3):
+        assert (await client.get("/v1/me", headers=auth)).status_code == 200
+
+    async def rows():
+        async with container.sessions() as s:
+            return list((await s.execute(select(RequestLog))).scalars())
+
+    assert await rows() == [], "grouped: nothing written before the batch is due"
+    user, _ = user_and_key
+    assert (await client.delete("/v1/me", headers=auth)).status_code == 200  # erased meanwhile
+    await container.request_log.flush()
+    written = await rows()
+    assert len(written) == 4, "every row of the batch is written"
+    assert all(r.user_id is None for r in written), "no link to the erased account"
+    assert {r.route for r in written} == {"/v1/me"}

@@ -291,7 +291,7 @@ async def test_cookies_strictly_necessary_only(app, container, base_url):
             headers={"X-CSRF-Token": token},
         )
         await go("GET", gen.json()["data"][0]["url"].replace("http://testserver", ""))
-        await go("GET", "/v1/models")
+        await go("GET", "/app/models")  # the web app's catalogue, by its session
         await go("GET", "/privacy")
         await go("GET", "/v1/privacy/policy")
         await go("POST", "/v1/auth/logout", headers={"X-CSRF-Token": token})

@@ -94,6 +94,21 @@ def test_rows_are_the_provider_metadata_of_the_built_in_providers(settings):
         assert rows[name]["policy"] == provider.subprocessor.policy_url
 
 
+def test_openrouter_row_states_its_zdr_exception(settings):
+    """Since 2026-10-27 OpenRouter screens all traffic (ZDR too) for CSAM and may keep what it
+    flags: its own row on /privacy says so, from the provider module's metadata."""
+    registry = ProviderRegistry.from_settings(settings)
+    c = SimpleNamespace(settings=settings, registry=registry)
+    rows = {row["key"]: row for row in subprocessors(c)}
+    note = registry.providers["openrouter"].subprocessor.note
+    assert "2026-10-27" in note and "CSAM" in note and "may keep" in note
+    assert note in rows["openrouter"]["data"]
+    assert all(note not in rows[k]["data"] for k in ("openai", "fal"))
+    text = render_text(c)
+    row = next(line for line in text.splitlines() if line.startswith("| openrouter.ai |"))
+    assert note in row
+
+
 class QuietProvider:
     """Declares no ``subprocessor`` at all: it is listed under its own name, never hidden."""
 

@@ -126,3 +126,11 @@ async def test_mask_limits_the_edit_to_the_masked_area():
     assert img.crop((0, 100, 256, 256)).getcolors() == [(256 * 156, (230, 20, 20))]
     top = ImageStat.Stat(img.crop((0, 0, 256, 100))).mean
     assert top[0] < 100  # the night sky replaced the red there
+
+
+async def test_seeds_of_one_call_wrap_at_two_to_the_32():
+    p = make()
+    req = ImageRequest(prompt="a cat", size=(256, 256), seed=2**32 - 1, n=2)
+    res = await p.generate(p.models()[0], req)
+    assert [g.seed for g in res.images] == [2**32 - 1, 0]
+    await p.aclose()

@@ -12,10 +12,12 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from imagedesigner import errors
+from imagedesigner.db.engine import is_lock_timeout
 
 log = logging.getLogger("imagedesigner.errors")
 CLIENT_CLOSED = 499  # nginx's "client closed request": recorded, never sent to anyone
@@ -119,6 +121,12 @@ def install(app: FastAPI) -> None:
         request.state.error_code = "client_disconnected"
         return Response(status_code=CLIENT_CLOSED)
 
+    @app.exception_handler(OperationalError)
+    async def _database(request: Request, exc: OperationalError) -> JSONResponse:
+        if is_lock_timeout(exc):
+            return await _domain(request, database_busy())
+        return await _unexpected(request, exc)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         # type name only: a traceback could carry a prompt through a local variable's repr
@@ -126,6 +134,13 @@ def install(app: FastAPI) -> None:
         return error_response(
             request, 500, "Internal server error.", "api_error", "internal_error", None
         )
+
+
+def database_busy() -> errors.DatabaseBusy:
+    return errors.DatabaseBusy(
+        "The database is busy and nothing was saved; try again in a few seconds.",
+        headers={"Retry-After": str(DEFAULT_RETRY_AFTER)},
+    )
 
 
 def _route(request: Request) -> str:

@@ -1,6 +1,7 @@
 """What generations and edits share once their parameters are validated: submit the job,
 cancel it if the client leaves, and render OpenAI's ``ImagesResponse``.
 
+``url`` results are signed, expiring links (``generation/links.py``) that open without a key.
 Image URLs never follow an arbitrary ``Host`` header: the base is ``IMAGEDESIGNER_PUBLIC_URL``
 when set; otherwise the request's host only when it is a loopback name or address, one of
 ``IMAGEDESIGNER_ALLOWED_HOSTS``, or the very address the connection arrived at; otherwise the
@@ -13,6 +14,7 @@ import asyncio
 import base64
 import ipaddress
 import re
+from datetime import datetime
 
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
@@ -23,12 +25,14 @@ from imagedesigner.api.schemas import ImageDatum, ImageParams, ImagesResponse, i
 from imagedesigner.config import Settings
 from imagedesigner.container import Container
 from imagedesigner.db.models import User
-from imagedesigner.generation import service
+from imagedesigner.generation import links, service
 from imagedesigner.generation.normalize import GenerationInput
 from imagedesigner.infra.clientip import is_https
 from imagedesigner.providers.base import ParamWarning
 
 PROVIDER_HEADER = "X-ImageDesigner-Provider"
+WARNINGS_HEADER = "X-ImageDesigner-Warnings"
+WARNINGS_HEADER_MAX = 1024
 _HOST = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}))(?::([0-9]{1,5}))?")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _UNSPECIFIED = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}  # noqa: S104 - not a bind
@@ -85,6 +89,26 @@ def public_base_url(request: Request, settings: Settings) -> str:
     return _url("http", host, settings.port)
 
 
+def image_url(request: Request, c: Container, image_id: str, content_expires: datetime | None):
+    """A signed link to a stored image: opens with a plain GET until ``image_url_ttl`` from now
+    (never after the content itself expires), while the image exists."""
+    expires = links.expiry(c.clock.now(), c.settings.image_url_ttl, content_expires)
+    signed = links.query(c.settings.resolved_secret(), image_id, expires)
+    return f"{public_base_url(request, c.settings)}{image_path(image_id)}?{signed}"
+
+
+def warnings_header(warnings: list[dict]) -> dict[str, str]:
+    """The warnings as one compact header, ``param=type`` comma-separated (``size=approximated,
+    style=ignored``): proxies that rebuild the JSON body (LiteLLM's) keep headers."""
+    items = list(dict.fromkeys(f"{w['param']}={w['type']}" for w in warnings))
+    value = ", ".join(items)
+    if not value:
+        return {}
+    if len(value) > WARNINGS_HEADER_MAX:
+        value = value[: WARNINGS_HEADER_MAX - 5].rsplit(",", 1)[0] + ", ..."
+    return {WARNINGS_HEADER: value.encode("ascii", "replace").decode()}
+
+
 def render(
     request: Request,
     c: Container,
@@ -93,14 +117,13 @@ def render(
     extra_warnings: list[ParamWarning],
 ) -> JSONResponse:
     warnings = [w.as_dict() for w in [*extra_warnings, *outcome.warnings]]
-    base = public_base_url(request, c.settings) if response_format == "url" else ""
     data = []
     for out in outcome.outputs:
         datum = ImageDatum(revised_prompt=out.image.revised_prompt)
         if response_format == "url":
-            datum.url = f"{base}{image_path(out.image_id)}"
+            datum.url = image_url(request, c, out.image_id, outcome.expires_at)
         else:
-            datum.b64_json = base64.b64encode(out.image.data).decode()
+            datum.b64_json = out.image.b64 or base64.b64encode(out.image.data).decode()
         data.append(datum)
     first = outcome.outputs[0].image
     body = ImagesResponse(
@@ -109,15 +132,22 @@ def render(
         usage=outcome.usage,
         output_format=first.media_type.split("/")[-1],
         size=f"{first.width}x{first.height}",
+        quality=outcome.echo.get("quality"),
+        background=outcome.echo.get("background"),
         id=outcome.generation_id,
         model=outcome.model.id,
         provider=outcome.model.provider,
         warnings=warnings,
         expires_at=int(outcome.expires_at.timestamp()) if outcome.expires_at else None,
     )
-    return JSONResponse(
-        body.model_dump(exclude_none=True),
-        headers={PROVIDER_HEADER: outcome.model.provider, "Cache-Control": "no-store"},
+    return Response(
+        body.__pydantic_serializer__.to_json(body, exclude_none=True),  # bytes, no stdlib json
+        media_type="application/json",
+        headers={
+            PROVIDER_HEADER: outcome.model.provider,
+            "Cache-Control": "no-store",
+            **warnings_header(warnings),
+        },
     )
 
 

@@ -24,13 +24,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from imagedesigner import errors, webhooks
 from imagedesigner.api import streams
 from imagedesigner.api.deps import ContainerDep, CurrentUser, SessionDep
-from imagedesigner.api.schemas import NO_STORE, image_path, ts
+from imagedesigner.api.schemas import NO_STORE, ts
 from imagedesigner.container import Container
 from imagedesigner.db import uow
 from imagedesigner.db.models import Generation, StoredImage, User
 from imagedesigner.generation import jobs
 from imagedesigner.generation.history import live
 from imagedesigner.generation.normalize import GenerationInput, plan
+from imagedesigner.generation.queue import cancel_unclaimed
 from imagedesigner.generation.runner import Work
 from imagedesigner.generation.service import ensure_not_restricted
 from imagedesigner.kit.clock import as_utc
@@ -103,12 +104,6 @@ def wants_async(request: Request) -> bool:
     return False
 
 
-def public_base(request: Request, c: Container) -> str:
-    from imagedesigner.api.generate import public_base_url
-
-    return public_base_url(request, c.settings)
-
-
 def links(job_id: str) -> dict:
     base = f"/v1/jobs/{job_id}"
     return {"self": base, "events": f"{base}/events", "cancel": f"{base}/cancel"}
@@ -118,6 +113,8 @@ async def result_of(
     request: Request, c: Container, session: AsyncSession, job: Generation
 ) -> dict | None:
     """A finished job's result in the sync response's shape."""
+    from imagedesigner.api import generate  # signed links, as in the sync response
+
     if job.status != "succeeded" or not job.result:
         return None
     rows = list(
@@ -134,7 +131,7 @@ async def result_of(
     for i, row in enumerate(rows):
         datum: dict = {"revised_prompt": revised[i] if i < len(revised) else None}
         if job.response_format == "url":
-            datum["url"] = public_base(request, c) + image_path(row.id)
+            datum["url"] = generate.image_url(request, c, row.id, job.expires_at)
         else:
             blob = await c.blobs.get(row.blob_key)
             datum["b64_json"] = base64.b64encode(blob).decode() if blob is not None else None
@@ -145,6 +142,8 @@ async def result_of(
         "usage": job.result.get("usage"),
         "output_format": job.result.get("output_format"),
         "size": job.result.get("size"),
+        "quality": job.result.get("quality"),
+        "background": job.result.get("background"),
         "id": job.id,
         "model": job.model,
         "provider": job.provider,
@@ -216,6 +215,8 @@ async def submit(
     )
     is_async = wants_async(request)
     store = response_format == "url" or c.settings.store_b64_outputs or is_async
+    if not (is_async or stream or webhook_url) and c.dispatch is c.runner:
+        return await _sync(request, c, user, resolved, inp, kind, response_format, store, extra)
     job = await jobs.create(
         session,
         c.clock.now(),
@@ -225,12 +226,17 @@ async def submit(
         inp,
         kind=kind,
         response_format=response_format,
-        runner=c.runner.instance_id,
+        runner=c.runner.instance_id if c.dispatch is c.runner else None,  # None: queued
         max_active=c.settings.max_active_jobs,
         webhook_url=webhook_url,
     )
     await uow.commit(session)
-    task = c.runner.start(Work(job.id, user.id, resolved, inp, store_outputs=store or stream))
+    work = Work(job.id, user.id, resolved, inp, store_outputs=store or stream)
+    try:
+        task = await c.dispatch.enqueue(work, follow=not is_async)
+    except BaseException:
+        await asyncio.shield(_forget(c, job.id))
+        raise
     if is_async:
         body = await job_json(request, c, session, job)
         return JSONResponse(
@@ -246,6 +252,39 @@ async def submit(
     if finished.status != "succeeded":
         # the caller gets the error in this response: nothing of the request is kept
         await _forget(c, job.id)
+        raise finished.error or errors.DomainError("The generation was cancelled.")
+    return generate.render(request, c, finished.outcome, response_format, extra)
+
+
+async def _sync(
+    request: Request,
+    c: Container,
+    user: User,
+    resolved,
+    inp: GenerationInput,
+    kind: str,
+    response_format: str,
+    store: bool,
+    extra: list[ParamWarning],
+) -> Response:
+    """A plain sync request: its job is written once, with its result, and only if it
+    succeeds (nobody can follow or cancel it before then: its id is in no answer yet). The
+    caller leaving cancels it; a failure keeps nothing."""
+    from imagedesigner.api import generate
+
+    row = jobs.new_job(
+        c.clock.now(),
+        c.settings.content_ttl,
+        user,
+        resolved.model,
+        inp,
+        kind=kind,
+        response_format=response_format,
+        runner=None,
+    )
+    work = Work(row.id, user.id, resolved, inp, store_outputs=store, quiet_row=row)
+    finished = await generate.cancel_on_disconnect(request, c.runner.start(work))
+    if finished.status != "succeeded":
         raise finished.error or errors.DomainError("The generation was cancelled.")
     return generate.render(request, c, finished.outcome, response_format, extra)
 
@@ -318,7 +357,10 @@ async def cancel_job(
     """Stops the job wherever it runs: here at once; on another instance at its next
     heartbeat (or at once through the notifier). A finished job is left as it is."""
     job = await jobs.get(session, c.clock.now(), user.id, job_id)
-    if await jobs.request_cancel(session, job):
+    if await cancel_unclaimed(session, c.blobs, job, c.clock.now(), c.settings.content_ttl):
+        await uow.commit(session)  # still on the queue: no worker will run it
+        await c.notifier.publish(job.id)
+    elif await jobs.request_cancel(session, job):
         await uow.commit(session)
         if not c.runner.cancel_local(job.id):
             await c.notifier.publish(job.id)

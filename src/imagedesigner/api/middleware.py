@@ -1,20 +1,22 @@
 """Pure ASGI middleware: the request-body cap (413 before a too-large body is read), the
-request log (bytes counted on the way through, one row written when the request is done) and
-HSTS on every response served over https."""
+request log (bytes counted on the way through, one row written when the request is done, and
+a random ``x-request-id`` on every response, the same id on its row) and HSTS on every
+response served over https."""
 
 from __future__ import annotations
 
 import json
+import secrets
 import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from imagedesigner.infra import requestlog
 from imagedesigner.infra.clientip import client_ip, is_https
 
-SKIP_PATHS = frozenset({"/healthz", "/readyz"})
+SKIP_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 UNMATCHED = "(unmatched)"
 GPC_RESPONSE_HEADER = b"x-gpc-honoured"
+REQUEST_ID_HEADER = b"x-request-id"
 HSTS_HEADER = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
 
 
@@ -105,8 +107,40 @@ def _clip(value: object, size: int) -> str | None:
     return None if value is None else str(value)[:size]
 
 
+def new_request_id() -> str:
+    """Random (never derived from the request), as OpenAI's ``req_...`` ids look."""
+    return "req_" + secrets.token_hex(16)
+
+
+class RequestId:
+    """Outside everything (a 500 from Starlette's error middleware included): a random
+    ``x-request-id`` on every response, kept in the request's state for its log row."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = new_request_id()
+        scope.setdefault("state", {})["request_id"] = request_id
+        value = request_id.encode()
+
+        async def tagged(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    (k, v) for k, v in message.get("headers", []) if k.lower() != REQUEST_ID_HEADER
+                ]
+                message = {**message, "headers": [*headers, (REQUEST_ID_HEADER, value)]}
+            await send(message)
+
+        await self.app(scope, receive, tagged)
+
+
 class RequestLogMiddleware:
-    """Pure ASGI: counts bytes on the way through and writes one row when the request is done."""
+    """Pure ASGI: counts bytes on the way through and writes one row when the request is done
+    (with the request's ``x-request-id``, set by :class:`RequestId`)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -115,11 +149,12 @@ class RequestLogMiddleware:
         if scope["type"] != "http" or scope.get("path") in SKIP_PATHS:
             await self.app(scope, receive, send)
             return
+        state = scope.setdefault("state", {})
+        request_id = state.get("request_id")
         started = time.perf_counter()
         container = getattr(scope["app"].state, "container", None)
         at = container.clock.now() if container is not None else None
         gpc = gpc_requested(scope)
-        state = scope.setdefault("state", {})
         state["gpc"] = gpc
         counts = {"in": 0, "out": 0, "status": 0}
 
@@ -168,8 +203,9 @@ class RequestLogMiddleware:
                     "latency_ms": int((time.perf_counter() - started) * 1000),
                     "gpc": gpc,
                     "user_id": _clip(state.get("user_id"), 40),
+                    "request_id": _clip(request_id, 40),
                 }
-                await requestlog.write(container.engine, row)
+                await container.request_log.submit(row)
 
 
 def _declared_length(scope: Scope) -> int:

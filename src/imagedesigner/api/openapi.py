@@ -81,6 +81,27 @@ def edit_form_body(params: type[BaseModel]) -> dict[str, Any]:
     return {"required": True, "content": {"multipart/form-data": {"schema": body}}}
 
 
+def _inline(node: Any, defs: dict[str, Any]) -> Any:
+    """A JSON schema with its local ``$defs`` references written out in place."""
+    if isinstance(node, dict):
+        ref = node.get("$ref", "")
+        if ref.startswith("#/$defs/"):
+            return _inline(defs[ref.removeprefix("#/$defs/")], defs)
+        return {k: _inline(v, defs) for k, v in node.items() if k != "$defs"}
+    if isinstance(node, list):
+        return [_inline(v, defs) for v in node]
+    return node
+
+
+def edit_body(params: type[BaseModel], json_body: type[BaseModel]) -> dict[str, Any]:
+    """The request body of ``POST /v1/images/edits``: multipart (:func:`edit_form_body`) or
+    OpenAI's JSON edit body (``json_body``, its references inlined)."""
+    body = edit_form_body(params)
+    schema = json_body.model_json_schema()
+    body["content"]["application/json"] = {"schema": _inline(schema, schema.get("$defs", {}))}
+    return body
+
+
 def _error_components() -> dict[str, Any]:
     schema = ErrorResponse.model_json_schema(ref_template="#/components/schemas/{model}")
     defs = schema.pop("$defs", {})
@@ -124,9 +145,10 @@ def document(schema: dict[str, Any], settings: Settings) -> dict[str, Any]:
 
 def _prompt_limit(operation: dict[str, Any], limit: int) -> None:
     content = operation.get("requestBody", {}).get("content", {})
-    form = content.get("multipart/form-data", {}).get("schema", {})
-    if "prompt" in form.get("properties", {}):
-        form["properties"]["prompt"]["maxLength"] = limit
+    for kind in ("multipart/form-data", "application/json"):
+        form = content.get(kind, {}).get("schema", {})
+        if "prompt" in form.get("properties", {}):
+            form["properties"]["prompt"]["maxLength"] = limit
 
 
 def install(app: FastAPI, settings: Settings) -> None:

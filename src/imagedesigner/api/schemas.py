@@ -91,7 +91,13 @@ class RequestModel(BaseModel):
 
 Short = Annotated[str, Field(max_length=SHORT)]
 # OpenAI parameters we accept but that no model here acts on: reported as warnings, not dropped
-IGNORED_OPENAI_PARAMS = ("style", "moderation", "output_compression", "user")
+IGNORED_OPENAI_PARAMS = ("style",)
+# end-user ids: accepted, never forwarded; providers get an HMAC of the account instead
+END_USER_PARAMS = ("safety_identifier", "user")
+END_USER_MESSAGE = (
+    "'{name}' is not forwarded: a provider that takes an end-user id gets a keyed hash of "
+    "your account instead (the same for every request of this account)."
+)
 _INT_FIELDS = frozenset({"n", "seed", "output_compression", "partial_images"})
 _BOOL_FIELDS = frozenset({"stream"})
 _DIGITS = re.compile(r"-?[0-9]{1,20}")
@@ -109,16 +115,26 @@ class ImageParams(RequestModel):
     size: Short | None = Field(None, description="WIDTHxHEIGHT or 'auto'.")
     response_format: Literal["url", "b64_json"] | None = None
     output_format: Literal["png", "jpeg", "webp"] | None = None
-    quality: Short | None = None
-    background: Short | None = None
+    quality: Literal["auto", "low", "medium", "high", "standard", "hd"] | None = None
+    background: Literal["transparent", "opaque", "auto"] | None = Field(
+        None, description="transparent needs output_format png or webp."
+    )
+    output_compression: StrictInt | None = Field(
+        None, ge=0, le=100, description="0-100 (100: least compression), jpeg and webp only."
+    )
+    moderation: Literal["auto", "low"] | None = None
+    input_fidelity: Literal["high", "low"] | None = Field(
+        None, description="Edits: how closely to keep the input images (models that take it)."
+    )
     # our extensions
     seed: StrictInt | None = Field(None, ge=0, le=SEED_MAX)
     aspect_ratio: Short | None = Field(None, description="W:H, instead of size.")
-    # OpenAI fields accepted and reported as ignored
-    style: Short | None = None
-    moderation: Short | None = None
-    output_compression: StrictInt | None = Field(None, ge=0, le=100)
-    user: Short | None = None
+    # OpenAI fields accepted and reported (style: ignored; the end-user ids: not forwarded)
+    style: Literal["vivid", "natural"] | None = None
+    safety_identifier: Short | None = Field(
+        None, description="Accepted; providers get a keyed hash of the account instead."
+    )
+    user: Short | None = Field(None, description="Deprecated alias of safety_identifier.")
     # streaming and jobs
     stream: StrictBool | None = Field(
         None, description="Answer text/event-stream with OpenAI's image streaming events."
@@ -152,13 +168,19 @@ class ImageParams(RequestModel):
         return cls.model_validate(present, context={"form": True})
 
     def ignored(self) -> list[ParamWarning]:
-        return [
+        out = [
             ParamWarning(
                 name, "ignored", f"'{name}' is an OpenAI parameter that no model here uses."
             )
             for name in IGNORED_OPENAI_PARAMS
             if getattr(self, name) is not None
         ]
+        out += [
+            ParamWarning(name, "approximated", END_USER_MESSAGE.format(name=name))
+            for name in END_USER_PARAMS
+            if getattr(self, name) is not None
+        ]
+        return out
 
     def to_input(
         self, images: tuple[ImageInput, ...] = (), mask: ImageInput | None = None
@@ -175,6 +197,9 @@ class ImageParams(RequestModel):
             images=images,
             mask=mask,
             partial_images=self.partial_images or 0,
+            output_compression=self.output_compression,
+            input_fidelity=self.input_fidelity,
+            moderation=self.moderation,
         )
 
 

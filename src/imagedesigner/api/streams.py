@@ -128,7 +128,7 @@ async def _openai_events(
     c: Container,
     job_id: str,
     prefix: str,
-    task: asyncio.Task[Finished],
+    task: asyncio.Future[Finished],
     partial_images: int,
 ) -> AsyncIterator[bytes]:
     after, sent_partials = 0, 0
@@ -205,7 +205,7 @@ def openai_stream(
     job_id: str,
     user_id: str,
     kind: str,
-    task: asyncio.Task[Finished],
+    task: asyncio.Future[Finished],
     partial_images: int,
 ) -> StreamingResponse:
     prefix = "image_edit" if kind == "edit" else "image_generation"

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +17,7 @@ from imagedesigner.cli import accounts as accounts_cli
 from imagedesigner.cli import runtime
 from imagedesigner.cli import staff as staff_cli
 from imagedesigner.cli.runtime import run, run_async
+from imagedesigner.container import Container
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="ImageDesigner service CLI.")
 app.add_typer(accounts_cli.users, name="users")
@@ -32,6 +37,21 @@ async def _count_users(c, session) -> int:
     from imagedesigner.db.models import User
 
     return (await session.execute(select(func.count()).select_from(User))).scalar_one()
+
+
+@contextlib.contextmanager
+def _multiprocess_metrics(workers: int) -> Iterator[None]:
+    """Several workers: prometheus-client's multiprocess mode in a fresh folder, so a scrape of
+    any worker adds up all of them (docs/metrics.md). The workers inherit the variable."""
+    if workers <= 1 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="imagedesigner-metrics-") as folder:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+        try:
+            yield
+        finally:
+            os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
 
 
 @app.command()
@@ -65,17 +85,57 @@ def serve(
             "--workers above 1 needs a shared database: set IMAGEDESIGNER_DATABASE_URL to "
             "PostgreSQL (and IMAGEDESIGNER_STORAGE_URI to Redis for shared limits and job events)."
         )
-    uvicorn.run(
-        create_app(settings) if workers == 1 else "imagedesigner.app:create_app",
-        factory=workers > 1,  # each worker process builds its app from the same settings
-        workers=workers,
-        host=host,
-        port=port,
-        log_level="info",
-        access_log=False,
-        log_config=log_config,
-        proxy_headers=False,  # client IPs come from privacy/clientip.py and trusted_proxies only
-    )
+    with _multiprocess_metrics(workers):
+        uvicorn.run(
+            create_app(settings) if workers == 1 else "imagedesigner.app:create_app",
+            factory=workers > 1,  # each worker process builds its app from the same settings
+            workers=workers,
+            host=host,
+            port=port,
+            log_level="info",
+            loop="uvloop",  # pinned dependencies: libuv's loop and the httptools parser
+            http="httptools",
+            access_log=False,
+            log_config=log_config,
+            proxy_headers=False,  # client IPs come from privacy/clientip.py and trusted_proxies only
+        )
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int | None, typer.Option(help="Jobs at once (default: IMAGEDESIGNER_WORKER_CONCURRENCY)")
+    ] = None,
+) -> None:
+    """Run jobs from the queue (IMAGEDESIGNER_JOB_QUEUE=procrastinate), apart from the web
+    processes. Stops gracefully on SIGTERM or Ctrl+C: running jobs finish first."""
+    from imagedesigner.generation.queue import check_queue_settings
+    from imagedesigner.generation.worker import serve_worker
+    from imagedesigner.infra import logging as log_hygiene
+
+    settings = runtime.settings()
+    if settings.job_queue != "procrastinate":
+        raise runtime.fail(
+            "imagedesigner worker runs queued jobs: set IMAGEDESIGNER_JOB_QUEUE=procrastinate "
+            "(with PostgreSQL and Redis) for the web processes and the workers alike."
+        )
+    try:
+        check_queue_settings(settings)  # before logging is set up: a plain error, no traceback
+    except ValueError as exc:
+        raise runtime.fail(str(exc)) from None
+    log_hygiene.configure("INFO")
+    size = concurrency or settings.worker_concurrency
+    typer.echo(f"ImageDesigner worker: up to {size} jobs at once")
+
+    async def go() -> None:
+        c = await Container.build(settings)
+        try:
+            await c.start()  # heartbeats, the reaper, webhook delivery
+            await serve_worker(c.runner, c.registry, c.blobs, settings, size)
+        finally:
+            await c.aclose()
+
+    runtime.run_async(go())
 
 
 @app.command()

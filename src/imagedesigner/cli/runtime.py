@@ -42,6 +42,8 @@ def run_async(coro: Awaitable[T]) -> T:
         return asyncio.run(coro)  # type: ignore[arg-type]
     except DomainError as exc:
         raise fail(exc.message) from None
+    except ValueError as exc:  # settings that cannot work together, found at start-up
+        raise fail(str(exc)) from None
 
 
 def run(fn: Callable[[Container, AsyncSession], Awaitable[T]]) -> T:

@@ -11,6 +11,18 @@ from sqlalchemy.engine.url import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 SQLITE_POOL_SIZE = 4
+SQLITE_BUSY_TIMEOUT = 30.0  # seconds a writer waits for SQLite's lock before "database is locked"
+LOCKED = ("database is locked", "database table is locked")
+PG_LOCK_NOT_AVAILABLE = "55P03"
+
+
+def is_lock_timeout(exc: BaseException) -> bool:
+    """Whether a driver error means the database stayed locked too long (SQLite's busy
+    timeout, PostgreSQL's lock_timeout): a 503 to try again, not a bug."""
+    orig = getattr(exc, "orig", None) or exc
+    if any(text in str(orig).lower() for text in LOCKED):
+        return True
+    return getattr(orig, "sqlstate", None) == PG_LOCK_NOT_AVAILABLE
 
 
 def is_sqlite(engine: AsyncEngine) -> bool:
@@ -26,7 +38,7 @@ def create_engine(url: str) -> AsyncEngine:
             db.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             if not db.exists():  # owner-only; SQLite gives its -wal and -shm the same mode
                 db.touch(mode=0o600)
-        kwargs["connect_args"] = {"timeout": 30}
+        kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT}
         # SQLite has one writer at a time: a few long-lived connections beat many that wait in
         # SQLite's busy handler (bench/bench_api.py: p99 445 ms with 4, 1.3 s with 5+10 overflow).
         kwargs.update(pool_size=SQLITE_POOL_SIZE, max_overflow=0, pool_timeout=60)
@@ -39,7 +51,7 @@ def create_engine(url: str) -> AsyncEngine:
         def _pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT * 1000)}")
             cur.execute("PRAGMA secure_delete=ON")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")

@@ -54,3 +54,42 @@ class JobEvent(Base):
     expires_at: Mapped[datetime] = field(
         DateTime(timezone=True), index=True, category="content", retention=EVENTS
     )
+
+
+class QueuedInput(Base):
+    """A job's input while it waits for a dedicated worker (``job_queue = "procrastinate"``):
+    the prompt, the parameters and an edit's uploads, AES-GCM-sealed in the blob store
+    (``generation/sealed.py``). Deleted, blob first, the moment a worker reads it into memory,
+    or when the job is cancelled, erased or expires. Not exported: a transient, encrypted copy
+    of what the generation row and the request already hold."""
+
+    __tablename__ = "queued_inputs"
+    __table_args__ = table_info(
+        user_link="user_id",
+        description="Sealed inputs of jobs waiting for a worker (bytes in the blob store)",
+        blob="blob_key",
+    )
+
+    generation_id: Mapped[str] = field(
+        String(40),
+        ForeignKey("generations.id", ondelete="CASCADE"),
+        primary_key=True,
+        category="content",
+        retention=EVENTS,
+        export=False,
+    )
+    user_id: Mapped[str] = field(
+        String(40),
+        ForeignKey("users.id", ondelete="CASCADE"),
+        index=True,
+        category="content",
+        retention=EVENTS,
+        export=False,
+    )
+    blob_key: Mapped[str] = field(String(80), category="content", retention=EVENTS, export=False)
+    created_at: Mapped[datetime] = field(
+        DateTime(timezone=True), category="content", retention=EVENTS, export=False
+    )
+    expires_at: Mapped[datetime] = field(
+        DateTime(timezone=True), index=True, category="content", retention=EVENTS, export=False
+    )

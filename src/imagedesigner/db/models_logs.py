@@ -30,7 +30,7 @@ class RequestLog(Base):
     __table_args__ = table_info(
         user_link="user_id",
         description="Request log: time, client IP, method, route template, status, sizes, "
-        "model, error code, latency (no bodies, query strings or path parameters)",
+        "model, error code, latency, request id (no bodies, query strings or path parameters)",
     )
 
     id: Mapped[int] = field(
@@ -54,6 +54,10 @@ class RequestLog(Base):
     )
     latency_ms: Mapped[int] = field(Integer, default=0, category="technical", retention=LOGS)
     gpc: Mapped[bool] = field(Boolean, default=False, category="technical", retention=LOGS)
+    # the random id sent back as ``x-request-id``: what a user quotes to support
+    request_id: Mapped[str | None] = field(
+        String(40), nullable=True, index=True, category="technical", retention=LOGS
+    )
     user_id: Mapped[str | None] = field(
         String(40),
         ForeignKey("users.id", ondelete="CASCADE"),

@@ -87,16 +87,18 @@ async def get_generation(
 
 
 async def get_image(
-    session: AsyncSession, blobs: BlobStore, now: datetime, user_id: str, image_id: str
+    session: AsyncSession, blobs: BlobStore, now: datetime, user_id: str | None, image_id: str
 ) -> tuple[bytes, str]:
-    """The bytes and media type of one of the user's live images."""
-    row = (
-        await session.execute(
-            select(StoredImage)
-            .join(Generation, Generation.id == StoredImage.generation_id)
-            .where(StoredImage.id == image_id, StoredImage.user_id == user_id, live(now))
-        )
-    ).scalar_one_or_none()
+    """The bytes and media type of one of the user's live images (``user_id`` None: anyone's,
+    for a signed link, whose signature already names the image)."""
+    query = (
+        select(StoredImage)
+        .join(Generation, Generation.id == StoredImage.generation_id)
+        .where(StoredImage.id == image_id, live(now))
+    )
+    if user_id is not None:
+        query = query.where(StoredImage.user_id == user_id)
+    row = (await session.execute(query)).scalar_one_or_none()
     data = await blobs.get(row.blob_key) if row is not None else None
     if row is None or data is None:
         raise errors.NotFound(IMAGE_NOT_FOUND, param="id")
@@ -114,14 +116,18 @@ def file_name(prompt: str, image_id: str, media_type: str, words: int = 6) -> st
     return f"{stem + '-' if stem else ''}{image_id}.{EXTENSIONS.get(media_type, 'bin')}"
 
 
-async def download_name(session: AsyncSession, now: datetime, user_id: str, image_id: str) -> str:
-    row = (
-        await session.execute(
-            select(Generation.prompt, StoredImage.media_type)
-            .join(Generation, Generation.id == StoredImage.generation_id)
-            .where(StoredImage.id == image_id, StoredImage.user_id == user_id, live(now))
-        )
-    ).one_or_none()
+async def download_name(
+    session: AsyncSession, now: datetime, user_id: str | None, image_id: str
+) -> str:
+    """The file name of one of the user's live images (``user_id`` None: a signed link's)."""
+    query = (
+        select(Generation.prompt, StoredImage.media_type)
+        .join(Generation, Generation.id == StoredImage.generation_id)
+        .where(StoredImage.id == image_id, live(now))
+    )
+    if user_id is not None:
+        query = query.where(StoredImage.user_id == user_id)
+    row = (await session.execute(query)).one_or_none()
     if row is None:
         raise errors.NotFound(IMAGE_NOT_FOUND, param="id")
     return file_name(row[0] or "", image_id, row[1])

@@ -48,8 +48,17 @@ async def active_count(session: AsyncSession, user_id: str) -> int:
     return (await session.execute(query)).scalar_one()
 
 
-async def create(
-    session: AsyncSession,
+async def counts_by_state(session: AsyncSession) -> dict[str, int]:
+    """Jobs queued and running, across every instance (for the metrics scrape)."""
+    query = (
+        select(Generation.status, func.count())
+        .where(Generation.status.in_(ACTIVE))
+        .group_by(Generation.status)
+    )
+    return {status: n for status, n in (await session.execute(query)).all()}
+
+
+def new_job(
     now: datetime,
     ttl: timedelta,
     user: User,
@@ -58,24 +67,11 @@ async def create(
     *,
     kind: str,
     response_format: str,
-    runner: str,
-    max_active: int,
+    runner: str | None,
     webhook_url: str | None = None,
 ) -> Generation:
-    """A queued job for ``user``. Refused with 429 past ``max_active`` queued + running.
-
-    ``webhook_url`` (checked by the caller with ``webhooks.check_url``) gets a signed POST when
-    the job is final; it needs the account's signing secret (400 without one)."""
-    if webhook_url is not None:
-        await webhooks.require_secret(session, user.id)
-    if max_active and await active_count(session, user.id) >= max_active:
-        raise errors.RateLimited(
-            f"You have {max_active} generations queued or running, the most at once. Wait "
-            "for one to finish (or cancel one) and try again.",
-            retry_after=5,
-            code="too_many_active_jobs",
-        )
-    job = Generation(
+    """A queued job's row, not yet added to a session."""
+    return Generation(
         id=new_id("gen"),
         user_id=user.id,
         model=model.id,
@@ -90,14 +86,58 @@ async def create(
         progress={},
         response_format=response_format,
         webhook_url=webhook_url,
-        runner=runner,
-        heartbeat_at=now,
+        runner=runner,  # None: on the queue, for whichever worker claims it
+        heartbeat_at=now if runner is not None else None,
         cancel_requested=False,
+    )
+
+
+async def create(
+    session: AsyncSession,
+    now: datetime,
+    ttl: timedelta,
+    user: User,
+    model: ModelInfo,
+    inp: GenerationInput,
+    *,
+    kind: str,
+    response_format: str,
+    runner: str | None,
+    max_active: int,
+    webhook_url: str | None = None,
+) -> Generation:
+    """A queued job for ``user``. Refused with 429 past ``max_active`` queued + running.
+
+    ``webhook_url`` (checked by the caller with ``webhooks.check_url``) gets a signed POST when
+    the job is final; it needs the account's signing secret (400 without one)."""
+    if webhook_url is not None:
+        await webhooks.require_secret(session, user.id)
+    if max_active and await active_count(session, user.id) >= max_active:
+        raise too_many(max_active)
+    job = new_job(
+        now,
+        ttl,
+        user,
+        model,
+        inp,
+        kind=kind,
+        response_format=response_format,
+        runner=runner,
+        webhook_url=webhook_url,
     )
     session.add(job)
     await session.flush()
-    await add_event(session, job, "queued", {}, now, ttl)
+    await add_event(session, job, "queued", {}, now, ttl, seq=1)
     return job
+
+
+def too_many(max_active: int) -> errors.RateLimited:
+    return errors.RateLimited(
+        f"You have {max_active} generations queued or running, the most at once. Wait "
+        "for one to finish (or cancel one) and try again.",
+        retry_after=5,
+        code="too_many_active_jobs",
+    )
 
 
 async def add_event(
@@ -107,16 +147,21 @@ async def add_event(
     data: dict,
     now: datetime,
     ttl: timedelta,
+    *,
+    seq: int | None = None,
 ) -> JobEvent:
-    last = (
-        await session.execute(
-            select(func.max(JobEvent.seq)).where(JobEvent.generation_id == job.id)
-        )
-    ).scalar_one()
+    """The job's next event (``seq`` when the caller knows it: a job's first event)."""
+    if seq is None:
+        last = (
+            await session.execute(
+                select(func.max(JobEvent.seq)).where(JobEvent.generation_id == job.id)
+            )
+        ).scalar_one()
+        seq = (last or 0) + 1
     event = JobEvent(
         generation_id=job.id,
         user_id=job.user_id,
-        seq=(last or 0) + 1,
+        seq=seq,
         type=type_,
         data=data,
         created_at=now,
@@ -162,6 +207,27 @@ async def request_cancel(session: AsyncSession, job: Generation) -> bool:
         update(Generation).where(Generation.id == job.id).values(cancel_requested=True)
     )
     return True
+
+
+async def claim(session: AsyncSession, job_id: str, runner: str | None, now: datetime) -> bool:
+    """Take a queued job nobody has claimed (a dedicated worker), or with ``runner=None``
+    cancel it. One conditional update: of a claim and a cancel racing, exactly one wins."""
+    values: dict = (
+        {"runner": runner, "heartbeat_at": now}
+        if runner is not None
+        else {"status": "cancelled", "finished_at": now, "heartbeat_at": None}
+    )
+    result = await session.execute(
+        update(Generation)
+        .where(
+            Generation.id == job_id,
+            Generation.status == "queued",
+            Generation.runner.is_(None),
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
 
 
 async def forget_content(session: AsyncSession, job: Generation) -> None:

@@ -34,9 +34,13 @@ class GenerationInput:
     images: tuple[ImageInput, ...] = ()
     mask: ImageInput | None = None
     partial_images: int = 0  # previews to stream while generating (0..3)
+    output_compression: int | None = None  # 0..100, jpeg/webp only
+    input_fidelity: str | None = None  # high | low
+    moderation: str | None = None  # auto | low
 
 
 MAX_PARTIAL_IMAGES = 3
+LOSSY = ("jpeg", "webp")
 
 
 @dataclass
@@ -45,6 +49,8 @@ class Plan:
     warnings: list[W] = field(default_factory=list)
     transcode_to: str | None = None  # set when the model cannot produce the asked format
     size: tuple[int, int] | None = None
+    # set when this service must (re-)encode the outputs at this output_compression itself
+    recompress: int | None = None
 
 
 def parse_size(value: str) -> tuple[int, int]:
@@ -87,8 +93,46 @@ def _nearest_listed(sizes: tuple[tuple[int, int], ...], w: int, h: int) -> tuple
 def _size_for_ratio(caps: Capabilities, a: int, b: int) -> tuple[int, int]:
     if caps.sizes is not None:
         return _nearest_listed(caps.sizes, a * 1000, b * 1000)
+    if caps.min_pixels is not None or caps.max_pixels is not None:
+        # about a megapixel, inside the model's pixel bounds (a 3:1 strip at 1024 would not be)
+        area = DEFAULT_SIDE * DEFAULT_SIDE
+        area = max(area, caps.min_pixels or 0)
+        area = min(area, caps.max_pixels or area)
+        scale = math.sqrt(area / (a * b))
+        return _fit_pixels(caps, _fit_range(caps, round(a * scale), round(b * scale)))
     scale = DEFAULT_SIDE / max(a, b)
     return _fit_range(caps, round(a * scale), round(b * scale))
+
+
+def _fit_pixels(caps: Capabilities, size: tuple[int, int]) -> tuple[int, int]:
+    """Step a size (already on the model's multiple) inside its pixel bounds."""
+    m = max(caps.size_multiple, 1)
+    w, h = size
+    while caps.max_pixels is not None and w * h > caps.max_pixels and min(w, h) > m:
+        w, h = (w - m, h) if w >= h else (w, h - m)
+    while caps.min_pixels is not None and w * h < caps.min_pixels:
+        w, h = (w + m, h) if w <= h else (w, h + m)
+    return w, h
+
+
+def _check_bounds(
+    caps: Capabilities, model_id: str, w: int, h: int, asked: str, param: str = "size"
+) -> None:
+    """A range model's ratio and pixel bounds (gpt-image-2): outside them is a 400, as at the
+    provider, naming the bounds."""
+    problems = []
+    if caps.max_ratio is not None and max(w / h, h / w) > caps.max_ratio + 1e-9:
+        limit = f"{caps.max_ratio:g}"
+        problems.append(f"the aspect ratio must be between 1:{limit} and {limit}:1")
+    if caps.max_pixels is not None and w * h > caps.max_pixels:
+        problems.append(f"at most {caps.max_pixels:,} pixels")
+    if caps.min_pixels is not None and w * h < caps.min_pixels:
+        problems.append(f"at least {caps.min_pixels:,} pixels")
+    if problems:
+        raise errors.InvalidRequest(
+            f"Unsupported {param} '{asked}' for {model_id}: " + "; ".join(problems) + ".",
+            param=param,
+        )
 
 
 def _fit_range(caps: Capabilities, w: int, h: int) -> tuple[int, int]:
@@ -102,12 +146,16 @@ def _ratio_name(w: int, h: int) -> str:
     return f"{w // g}:{h // g}"
 
 
-def _resolve_size(inp: GenerationInput, caps: Capabilities, warnings: list[W]) -> tuple[int, int]:
+def _resolve_size(
+    inp: GenerationInput, caps: Capabilities, warnings: list[W], model_id: str = ""
+) -> tuple[int, int]:
     if inp.size and inp.size != "auto" and inp.aspect_ratio:
         raise errors.InvalidRequest("Give either size or aspect_ratio, not both.", param="size")
     if inp.aspect_ratio:
         a, b = parse_ratio(inp.aspect_ratio)
         size = _size_for_ratio(caps, a, b)
+        if caps.sizes is None:  # the ratio itself, scaled into the pixel bounds already
+            _check_bounds(caps, model_id, *size, inp.aspect_ratio, "aspect_ratio")
         ratio = f"{a}:{b}"
         # a model that takes any size gets the ratio exactly; a size list may only come close
         if caps.sizes is not None and abs(size[0] / size[1] - a / b) > 0.01:
@@ -144,7 +192,8 @@ def _resolve_size(inp: GenerationInput, caps: Capabilities, warnings: list[W]) -
             f"{caps.max_side} pixels per side.",
             param="size",
         )
-    fitted = _fit_range(caps, w, h)
+    _check_bounds(caps, model_id, w, h, inp.size)
+    fitted = _fit_pixels(caps, _fit_range(caps, w, h))
     if fitted != (w, h):
         warnings.append(
             W(
@@ -216,7 +265,7 @@ def plan(inp: GenerationInput, model: ModelInfo, *, strict: bool, max_prompt: in
         )
 
     warnings: list[W] = []
-    size = _resolve_size(inp, caps, warnings)
+    size = _resolve_size(inp, caps, warnings, model.id)
     native_format = inp.output_format
     transcode_to = None
     if inp.output_format not in caps.output_formats:
@@ -244,6 +293,7 @@ def plan(inp: GenerationInput, model: ModelInfo, *, strict: bool, max_prompt: in
     if partial_images and not caps.partial_images:
         warnings.append(W("partial_images", "ignored", f"{model.id} cannot stream partial images."))
         partial_images = 0
+    extras, recompress = _openai_extras(inp, model, native_format, transcode_to, warnings)
 
     per_call = max(caps.max_n, 1)
     counts = [per_call] * (inp.n // per_call) + ([inp.n % per_call] if inp.n % per_call else [])
@@ -273,6 +323,7 @@ def plan(inp: GenerationInput, model: ModelInfo, *, strict: bool, max_prompt: in
         images=inp.images,
         mask=inp.mask,
         partial_images=partial_images,
+        **extras,
     )
     calls = []
     offset = 0
@@ -280,4 +331,65 @@ def plan(inp: GenerationInput, model: ModelInfo, *, strict: bool, max_prompt: in
         seed = None if inp.seed is None else (inp.seed + offset) % 2**32
         calls.append(replace(base, n=count, seed=seed))
         offset += count
-    return Plan(calls=calls, warnings=warnings, transcode_to=transcode_to, size=size)
+    return Plan(
+        calls=calls, warnings=warnings, transcode_to=transcode_to, size=size, recompress=recompress
+    )
+
+
+def _openai_extras(
+    inp: GenerationInput,
+    model: ModelInfo,
+    native_format: str,
+    transcode_to: str | None,
+    warnings: list[W],
+) -> tuple[dict, int | None]:
+    """``output_compression``, ``input_fidelity`` and ``moderation``: passed to a model that
+    takes them, honoured by this service where it encodes, reported where neither."""
+    caps = model.capabilities
+    extras: dict = {}
+    recompress = None
+    level = inp.output_compression
+    if level is not None:
+        if inp.output_format not in LOSSY:
+            warnings.append(
+                W(
+                    "output_compression",
+                    "ignored",
+                    f"output_compression applies to jpeg and webp only, not {inp.output_format}.",
+                )
+            )
+        elif transcode_to is None and caps.output_compression:
+            extras["output_compression"] = level
+        else:
+            recompress = level  # we encode (transcode) or re-encode the model's output
+            if transcode_to is None:
+                warnings.append(
+                    W(
+                        "output_compression",
+                        "emulated",
+                        f"{model.id} has no compression setting; its {native_format} output "
+                        f"was re-encoded by this service at output_compression {level}.",
+                    )
+                )
+    if inp.input_fidelity is not None:
+        if not inp.images:
+            warnings.append(W("input_fidelity", "ignored", "input_fidelity applies to edits only."))
+        elif inp.input_fidelity in caps.input_fidelity:
+            extras["input_fidelity"] = inp.input_fidelity
+        else:
+            takes = ", ".join(caps.input_fidelity)
+            warnings.append(
+                W(
+                    "input_fidelity",
+                    "ignored",
+                    f"{model.id} takes input_fidelity {takes}; it was not sent."
+                    if takes
+                    else f"{model.id} has no input_fidelity setting; it was not sent.",
+                )
+            )
+    if inp.moderation is not None:
+        if caps.moderation:
+            extras["moderation"] = inp.moderation
+        elif inp.moderation != "auto":
+            warnings.append(W("moderation", "ignored", f"{model.id} has no moderation setting."))
+    return extras, recompress

@@ -15,6 +15,7 @@ import os
 import secrets
 import socket
 from collections import defaultdict
+from collections.abc import Awaitable
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from imagedesigner import errors, webhooks
 from imagedesigner.config import Settings
 from imagedesigner.db import uow
+from imagedesigner.db.engine import is_lock_timeout
 from imagedesigner.db.models import Generation
 from imagedesigner.generation import jobs, service
 from imagedesigner.generation.normalize import GenerationInput
@@ -51,6 +53,9 @@ class Work:
     resolved: Resolved
     inp: GenerationInput
     store_outputs: bool
+    # A sync request's job that nobody else can see yet (its id is in no answer until the
+    # result): written once, with its result, when it succeeds; nothing at all otherwise.
+    quiet_row: Generation | None = None
 
 
 @dataclass
@@ -62,6 +67,19 @@ class Finished:
 
 def error_dict(exc: errors.DomainError) -> dict:
     return {"message": exc.message, "type": exc.type, "param": exc.param, "code": exc.code}
+
+
+def _internal() -> errors.DomainError:
+    internal = errors.DomainError("Internal server error.", code="internal_error")
+    internal.status, internal.type = 500, "api_error"
+    return internal
+
+
+def _busy() -> errors.DomainError:
+    return errors.DatabaseBusy(
+        "The database was busy and nothing was saved; try again in a few seconds.",
+        headers={"Retry-After": "5"},
+    )
 
 
 def _instance_id() -> str:
@@ -89,6 +107,7 @@ class JobRunner:
         self._waiting: dict[str, list[str]] = defaultdict(list)
         self._loops: list[asyncio.Task] = []
         self._writing: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)  # one job, one writer
+        self._quiet: set[str] = set()  # running quiet jobs: no row to beat for or reap
         # webhooks of finished jobs: enqueued with the final state, sent by a sibling loop
         self.deliverer = webhooks.Deliverer(sessions=sessions, settings=settings, clock=clock)
 
@@ -100,8 +119,13 @@ class JobRunner:
             self._gates[provider] = asyncio.Semaphore(max(1, size))
         return self._gates[provider]
 
+    async def enqueue(self, work: Work, *, follow: bool = True) -> asyncio.Task[Finished]:
+        """Run the job in this process (the same contract as the queue's dispatcher)."""
+        return self.start(work)
+
     def start(self, work: Work) -> asyncio.Task[Finished]:
-        task = asyncio.create_task(self._run(work), name=f"job-{work.job_id}")
+        run = self._run_quiet(work) if work.quiet_row is not None else self._run(work)
+        task = asyncio.create_task(run, name=f"job-{work.job_id}")
         self.tasks[work.job_id] = task
         task.add_done_callback(lambda _t: self._done(work.job_id))
         return task
@@ -109,6 +133,32 @@ class JobRunner:
     def _done(self, job_id: str) -> None:
         self.tasks.pop(job_id, None)
         self._writing.pop(job_id, None)
+        self._quiet.discard(job_id)
+
+    async def _run_quiet(self, work: Work) -> Finished:
+        """A sync request's job: the provider call under the same per-provider bound, then
+        one transaction with the row, its result and its one event."""
+        self._quiet.add(work.job_id)
+        try:
+            async with self._gate(work.resolved.model.provider):
+                produced = await self._produce(work, progress=None)
+            return await asyncio.shield(self._store(work, produced))
+        except errors.DomainError as exc:
+            return Finished("failed", error=exc)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.error("job failed: %s", type(exc).__name__)  # the type only: no content
+            return Finished("failed", error=_busy() if is_lock_timeout(exc) else _internal())
+
+    def _produce(self, work: Work, progress) -> Awaitable[service.Produced]:
+        return service.produce(
+            self.settings,
+            work.resolved,
+            work.inp,
+            safety_id=service.safety_identifier(self.settings.resolved_secret(), work.user_id),
+            progress=progress,
+        )
 
     async def _run(self, work: Work) -> Finished:
         provider = work.resolved.model.provider
@@ -120,27 +170,20 @@ class JobRunner:
             async with gate:
                 queue.remove(work.job_id)
                 await self._set(work, "running", {"stage": "running"}, started=True)
-                produced = await service.produce(
-                    self.settings,
-                    work.resolved,
-                    work.inp,
-                    safety_id=service.safety_identifier(
-                        self.settings.resolved_secret(), work.user_id
-                    ),
-                    progress=lambda event: self._progress(work, event),
+                produced = await self._produce(
+                    work, progress=lambda event: self._progress(work, event)
                 )
                 return await self._succeed(work, produced)
         except asyncio.CancelledError:
-            await asyncio.shield(self._end(work, "cancelled", None))
+            await asyncio.shield(self._end(work.job_id, "cancelled", None))
             raise
         except errors.DomainError as exc:
-            await self._end(work, "failed", error_dict(exc))
+            await self._end(work.job_id, "failed", error_dict(exc))
             return Finished("failed", error=exc)
         except Exception as exc:
             log.error("job failed: %s", type(exc).__name__)  # the type only: no content
-            internal = errors.DomainError("Internal server error.", code="internal_error")
-            internal.status, internal.type = 500, "api_error"
-            await self._end(work, "failed", error_dict(internal))
+            internal = _busy() if is_lock_timeout(exc) else _internal()
+            await self._end(work.job_id, "failed", error_dict(internal))
             return Finished("failed", error=internal)
         finally:
             if work.job_id in queue:
@@ -161,7 +204,12 @@ class JobRunner:
     async def _store(self, work: Work, produced: service.Produced) -> Finished:
         now = self.clock.now()
         async with self._writing[work.job_id], self.sessions() as session:
-            job = await session.get(Generation, work.job_id)
+            if work.quiet_row is not None:
+                job = work.quiet_row
+                job.started_at, job.runner, job.heartbeat_at = job.created_at, None, None
+                session.add(job)
+            else:
+                job = await session.get(Generation, work.job_id)
             if job is None:  # erased or deleted while it ran: keep nothing
                 return Finished("cancelled")
             outcome = await service.store_result(
@@ -174,7 +222,13 @@ class JobRunner:
                 store_outputs=work.store_outputs,
             )
             await jobs.add_event(
-                session, job, "completed", {"images": len(outcome.outputs)}, now, self._ttl
+                session,
+                job,
+                "completed",
+                {"images": len(outcome.outputs)},
+                now,
+                self._ttl,
+                seq=1 if work.quiet_row is not None else None,
             )
             hook = await webhooks.enqueue(session, job, now, self.settings)
             await uow.commit(session)
@@ -218,12 +272,16 @@ class JobRunner:
             await uow.commit(session)
         await self.notifier.publish(work.job_id)
 
-    async def _end(self, work: Work, status: str, error: dict | None) -> None:
+    async def fail_unrunnable(self, job_id: str) -> None:
+        """A claimed job whose input cannot be opened (another secret, a lost blob)."""
+        await self._end(job_id, "failed", error_dict(_internal()))
+
+    async def _end(self, job_id: str, status: str, error: dict | None) -> None:
         now = self.clock.now()
         hook = None
         try:
-            async with self._writing[work.job_id], self.sessions() as session:
-                job = await session.get(Generation, work.job_id)
+            async with self._writing[job_id], self.sessions() as session:
+                job = await session.get(Generation, job_id)
                 if job is not None and job.status not in jobs.FINAL:
                     jobs.finish(job, status, now, error=error)
                     await jobs.forget_content(session, job)
@@ -235,7 +293,7 @@ class JobRunner:
         except Exception as exc:  # noqa: BLE001 - the reaper finishes it later
             log.warning("job state not recorded: %s", type(exc).__name__)
             hook = None
-        await self.notifier.publish(work.job_id)
+        await self.notifier.publish(job_id)
         if hook is not None:
             self.deliverer.wake()
 
@@ -249,7 +307,7 @@ class JobRunner:
 
     async def _beat(self) -> None:
         """Heartbeat for this runner's jobs; stop the ones whose owner asked to cancel."""
-        ids = list(self.tasks)
+        ids = [job_id for job_id in self.tasks if job_id not in self._quiet]
         if not ids:
             return
         now = self.clock.now()

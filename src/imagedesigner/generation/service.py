@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import hmac
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -24,6 +25,7 @@ from imagedesigner.config import Settings
 from imagedesigner.db import uow
 from imagedesigner.db.models import Generation, StoredImage, User
 from imagedesigner.generation.normalize import GenerationInput, plan
+from imagedesigner.infra import metrics
 from imagedesigner.kit.ids import new_id
 from imagedesigner.providers.base import (
     MEDIA_TYPES,
@@ -32,6 +34,7 @@ from imagedesigner.providers.base import (
     ModelInfo,
     ParamWarning,
     ProgressCallback,
+    ProviderBadResponse,
     ProviderError,
     ProviderResult,
 )
@@ -61,6 +64,7 @@ class Outcome:
     outputs: list[OutputImage]
     warnings: list[ParamWarning] = field(default_factory=list)
     usage: dict | None = None
+    echo: dict[str, str] = field(default_factory=dict)
 
 
 def safety_identifier(secret: bytes, user_id: str) -> str:
@@ -103,13 +107,22 @@ async def call_with_retries(
             await (sleep or _sleep)(delay)
 
 
-def _transcode(images: list[GeneratedImage], fmt: str) -> list[GeneratedImage]:
+def _transcode(
+    images: list[GeneratedImage], fmt: str, compression: int | None = None
+) -> list[GeneratedImage]:
+    """Every image in ``fmt``; with ``compression`` every one is (re-)encoded at it."""
     from imagedesigner.imaging.hygiene import transcode
 
+    quality = {} if compression is None else {"quality": compression}
     return [
         img
-        if img.media_type == MEDIA_TYPES[fmt]
-        else replace(img, data=transcode(img.data, fmt), media_type=MEDIA_TYPES[fmt])
+        if img.media_type == MEDIA_TYPES[fmt] and compression is None
+        else replace(
+            img,
+            data=transcode(img.data, fmt, **quality),
+            media_type=MEDIA_TYPES[fmt],
+            b64=None,  # new bytes: the provider's base64 no longer matches
+        )
         for img in images
     ]
 
@@ -119,6 +132,8 @@ class Produced:
     images: list[GeneratedImage]
     warnings: list[ParamWarning]
     usage: dict | None
+    # what OpenAI's response echoes: the quality and background made, when known
+    echo: dict[str, str] = field(default_factory=dict)
 
 
 async def produce(
@@ -144,13 +159,36 @@ async def produce(
 
     async def one(req: ImageRequest) -> ProviderResult:
         async with gate:
-            return await call_with_retries(
-                resolved,
-                req,
-                max_retries=settings.provider_max_retries,
-                progress=progress,
-                sleep=sleep,
-            )
+            outcome = "cancelled"  # unless it returns or raises an error of ours
+            started = time.perf_counter()
+            try:
+                result = await call_with_retries(
+                    resolved,
+                    req,
+                    max_retries=settings.provider_max_retries,
+                    progress=progress,
+                    sleep=sleep,
+                )
+                if len(result.images) > req.n:  # every adapter: never store what nobody asked for
+                    raise ProviderBadResponse(
+                        f"{resolved.model.provider} returned {len(result.images)} images for a "
+                        f"request of {req.n}."
+                    )
+                outcome = "ok"
+                return result
+            except errors.DomainError as exc:
+                outcome = exc.code or "error"
+                raise
+            except Exception:
+                outcome = "internal_error"
+                raise
+            finally:
+                metrics.observe_generation(
+                    resolved.model.provider,
+                    resolved.model.id,
+                    outcome,
+                    time.perf_counter() - started,
+                )
 
     tasks = [asyncio.ensure_future(one(r)) for r in calls]
     try:
@@ -183,18 +221,36 @@ async def produce(
                     f"{inp.output_format} by this service.",
                 )
             )
-        images = await asyncio.to_thread(_transcode, images, inp.output_format)
-    return Produced(images, warnings, _merge_usage([r.usage for r in results]))
+        images = await asyncio.to_thread(_transcode, images, inp.output_format, the_plan.recompress)
+    elif the_plan.recompress is not None:
+        images = await asyncio.to_thread(_transcode, images, inp.output_format, the_plan.recompress)
+    echo = _echo(the_plan.calls[0], [r.echo for r in results])
+    return Produced(images, warnings, merge_usage([r.usage for r in results]), echo)
 
 
-def _merge_usage(usages: list[dict | None]) -> dict | None:
+def _echo(call: ImageRequest, reported: list[dict[str, str]]) -> dict[str, str]:
+    """The provider's own word on quality and background, else what was asked and sent."""
+    echo: dict[str, str] = {}
+    if call.quality and call.quality != "auto":
+        echo["quality"] = call.quality
+    if call.background and call.background != "auto":
+        echo["background"] = call.background
+    for r in reported:
+        echo.update(r)
+    return echo
+
+
+def merge_usage(usages: list[dict | None]) -> dict | None:
+    """The sum of several calls' usage: numbers added, ``*_details`` added key by key."""
     known = [u for u in usages if u]
     if not known:
         return None
     merged: dict = {}
     for u in known:
         for k, v in u.items():
-            if isinstance(v, int | float) and not isinstance(v, bool):
+            if isinstance(v, dict):
+                merged[k] = merge_usage([merged.get(k), v]) if k in merged else dict(v)
+            elif isinstance(v, int | float) and not isinstance(v, bool):
                 merged[k] = merged.get(k, 0) + v
     return merged or None
 
@@ -248,6 +304,7 @@ async def store_result(
             "usage": produced.usage,
             "output_format": first.media_type.split("/")[-1],
             "size": f"{first.width}x{first.height}",
+            **produced.echo,
             "stored": store_outputs,
             "revised_prompts": [img.revised_prompt for img in produced.images],
         }
@@ -268,4 +325,5 @@ async def store_result(
         outputs=outputs,
         warnings=produced.warnings,
         usage=produced.usage,
+        echo=produced.echo,
     )

@@ -10,6 +10,8 @@ delete rows after ``log_retention``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections import defaultdict
 from datetime import datetime
@@ -29,20 +31,79 @@ BATCH = 500
 
 async def write(engine: AsyncEngine, row: dict) -> None:
     """One INSERT on its own connection, after the response went out; never raises."""
+    await write_many(engine, [row])
+
+
+async def write_many(engine: AsyncEngine, rows: list[dict]) -> None:
+    """The rows in one INSERT; never raises. If that fails (an account erased while its
+    request ran: its id is gone), each row is written alone, unlinked where it must be."""
+    if not rows:
+        return
     try:
         async with engine.begin() as conn:
-            await conn.execute(insert(RequestLog.__table__), [row])
-    except Exception as first:  # noqa: BLE001 - the response is already sent; never log the row
-        exc: Exception = first
-        if row.get("user_id"):
-            # the account may have been erased while the request ran: keep no link to it
+            await conn.execute(insert(RequestLog.__table__), rows)
+        return
+    except Exception as exc:  # noqa: BLE001 - the responses are already sent; never log a row
+        if len(rows) == 1 and not rows[0].get("user_id"):
+            log.warning("request log write failed: %s", type(exc).__name__)
+            return
+    for row in rows:
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(insert(RequestLog.__table__), [row])
+            continue
+        except Exception as first:  # noqa: BLE001
+            exc = first
+        if row.get("user_id"):  # keep no link to an erased account
             try:
                 async with engine.begin() as conn:
                     await conn.execute(insert(RequestLog.__table__), [{**row, "user_id": None}])
-                return
+                continue
             except Exception as again:  # noqa: BLE001
                 exc = again
         log.warning("request log write failed: %s", type(exc).__name__)
+
+
+class RequestLogWriter:
+    """Request-log rows written in groups: one INSERT for all the rows of the last
+    ``interval`` seconds (or of ``max_rows``), instead of a transaction per request. Rows wait
+    in memory at most that long; ``aclose`` writes what is left. ``interval=0`` writes each
+    row at once."""
+
+    def __init__(self, engine: AsyncEngine, interval: float, max_rows: int = 500) -> None:
+        self.engine, self.interval, self.max_rows = engine, interval, max_rows
+        self._rows: list[dict] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+
+    async def submit(self, row: dict) -> None:
+        if self.interval <= 0:
+            await write(self.engine, row)
+            return
+        self._rows.append(row)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._loop(), name="imagedesigner-request-log")
+        if len(self._rows) >= self.max_rows:
+            self._wake.set()
+
+    async def flush(self) -> None:
+        rows, self._rows = self._rows, []
+        await write_many(self.engine, rows)
+
+    async def _loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
+            self._wake.clear()
+            await asyncio.shield(self.flush())
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self.flush()
 
 
 # --- retention -------------------------------------------------------------------------------

@@ -77,7 +77,7 @@ def subprocessors(c: Container) -> list[dict]:
             "models": sub.info.models,
             "purpose": sub.info.purpose,
             "location": "US",
-            "data": GENERATION,
+            "data": f"{GENERATION}. {sub.info.note}" if sub.info.note else GENERATION,
             "policy": sub.info.policy_url,
             "enabled": sub.enabled,
             "detail": "; ".join(sub.details),

@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import json
 import logging
 import math
 import re
@@ -37,6 +36,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, TypedDict
 
 import httpx
+import orjson
 
 from imagedesigner import errors
 from imagedesigner.imaging.errors import ImagingError
@@ -196,7 +196,7 @@ def error_for_status(
 
 def json_body(data: bytes, label: str) -> Any:
     try:
-        return json.loads(data)
+        return orjson.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProviderBadResponse(f"{label} returned a response that is not valid JSON.") from exc
 
@@ -210,7 +210,7 @@ def json_object(data: bytes, label: str) -> dict:
 
 def safe_json(data: bytes) -> Any:
     try:
-        return json.loads(data)
+        return orjson.loads(data)
     except (ValueError, UnicodeDecodeError):
         return None
 
@@ -261,7 +261,8 @@ async def _exchange(
         if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
             raise ProviderUnavailable(f"Could not connect to {label} (connect timeout).") from None
         raise ProviderTimeout(f"{label} did not answer in time.") from None
-    except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ProxyError) as exc:
+    except (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError) as exc:
+        # ConnectError; ReadError/WriteError/CloseError: the connection was reset mid-exchange
         kind = type(exc).__name__
         log.warning("provider connection failed: provider=%s error=%s", label, kind)
         if isinstance(exc, httpx.ConnectError):
@@ -430,6 +431,34 @@ def nearest_ratio(width: int, height: int, ratios: Iterable[str]) -> str:
     return min(ratios, key=lambda r: abs(math.log(ratio_value(r)) - target))
 
 
+_USAGE_ALIASES = {"prompt_tokens": "input_tokens", "completion_tokens": "output_tokens"}
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+
+
+def usage_of(raw: Any) -> dict | None:
+    """A provider's ``usage`` in OpenAI's image shape: ``input_tokens``, ``output_tokens``,
+    ``total_tokens`` and their ``*_details`` (numbers only), plus ``cost`` where the provider
+    reports one (OpenRouter). Chat-style names (``prompt_tokens``) are renamed; anything else
+    (text, unknown nesting) is dropped."""
+    if not isinstance(raw, dict):
+        return None
+    out: dict = {}
+    for key, value in raw.items():
+        if not isinstance(key, str):
+            continue
+        name = _USAGE_ALIASES.get(key, key)
+        if _number(value) and (name.endswith("_tokens") or name == "cost"):
+            out.setdefault(name, value)
+        elif isinstance(value, dict) and name.endswith("_details"):
+            details = {k: v for k, v in value.items() if isinstance(k, str) and _number(v)}
+            if details:
+                out[name.replace("prompt_", "input_").replace("completion_", "output_")] = details
+    return out or None
+
+
 def data_uri(data: bytes, media_type: str) -> str:
     return f"data:{media_type};base64,{base64.b64encode(data).decode('ascii')}"
 
@@ -441,6 +470,12 @@ def decode_b64(text: Any, label: str) -> bytes:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise ProviderBadResponse(f"{label} returned image data that is not valid base64.") from exc
+
+
+def check_count(items: list, asked: int, label: str) -> None:
+    """More images than were asked for is a broken answer: refused before any is decoded."""
+    if len(items) > asked:
+        raise ProviderBadResponse(f"{label} returned {len(items)} images for a request of {asked}.")
 
 
 def decode_data_uri(uri: str, label: str) -> tuple[str | None, bytes]:

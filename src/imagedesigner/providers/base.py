@@ -32,6 +32,9 @@ class ImageRequest:
     images: tuple[ImageInput, ...] = ()
     mask: ImageInput | None = None
     safety_identifier: str | None = None  # HMAC of the account id, never the raw id
+    output_compression: int | None = None  # 0..100 for jpeg/webp (models that take it)
+    input_fidelity: str | None = None  # high | low (models whose capabilities list it)
+    moderation: str | None = None  # auto | low (models that take it)
     # previews to stream while the image is made (0..3); only for models whose capabilities
     # list partial_images, and only when the caller passes a progress callback
     partial_images: int = 0
@@ -61,13 +64,18 @@ class GeneratedImage:
     height: int
     revised_prompt: str | None = None
     seed: int | None = None
+    # the provider's own base64 of exactly ``data``, kept so a b64_json answer passes it on
+    # instead of encoding it again; anything that changes ``data`` must drop it
+    b64: str | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
 class ProviderResult:
     images: list[GeneratedImage]
     warnings: list[ParamWarning] = field(default_factory=list)
-    usage: dict | None = None
+    usage: dict | None = None  # OpenAI's usage shape (tokens), plus ``cost`` where reported
+    # what the provider says it made, for OpenAI's response echo: quality, background
+    echo: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,9 @@ class Capabilities:
     min_side: int = 256
     max_side: int = 2048
     size_multiple: int = 1  # sides must be a multiple of this (gpt-image-2: 16)
+    min_pixels: int | None = None  # bounds on width*height (gpt-image-2), None: none but sides
+    max_pixels: int | None = None
+    max_ratio: float | None = None  # the longer side at most this times the shorter one
     aspect_ratios: tuple[str, ...] = ()  # native aspect ratios, when the model takes ratios
     max_n: int = 1  # images per native call; the service emulates larger n by several calls
     max_total_n: int = 10
@@ -88,6 +99,9 @@ class Capabilities:
     qualities: tuple[str, ...] = ()
     backgrounds: tuple[str, ...] = ()
     partial_images: bool = False  # can stream partial images (previews) while generating
+    input_fidelity: tuple[str, ...] = ()  # input_fidelity values the model takes (edits)
+    moderation: bool = False  # takes OpenAI's moderation (auto | low)
+    output_compression: bool = False  # encodes JPEG/WebP at the asked output_compression
 
     def as_dict(self) -> dict:
         return {
@@ -105,6 +119,13 @@ class Capabilities:
             "qualities": list(self.qualities),
             "backgrounds": list(self.backgrounds),
             "partial_images": self.partial_images,
+            "pixel_range": (
+                [self.min_pixels, self.max_pixels] if self.max_pixels is not None else None
+            ),
+            "max_aspect_ratio": self.max_ratio,
+            "input_fidelity": list(self.input_fidelity),
+            "moderation": self.moderation,
+            "output_compression": self.output_compression,
         }
 
 
@@ -118,6 +139,7 @@ class ModelInfo:
     kind: str = "image model"  # "offline procedural renderer" for local/sketch
     capabilities: Capabilities = field(default_factory=Capabilities)
     retired: bool = False
+    replacement: str | None = None  # for a retired model: the id to use instead
     created: int = 1_700_000_000
 
 
@@ -133,6 +155,7 @@ class SubprocessorInfo:
     models: str  # what of theirs is used, e.g. "Image model(s)"
     purpose: str  # e.g. "Image generation"
     policy_url: str  # their privacy policy
+    note: str = ""  # an exception to their usual terms the policy must state (e.g. retention)
 
 
 ProgressCallback = Callable[[dict], Awaitable[None]]

@@ -47,6 +47,7 @@ SKETCH = ModelInfo(
         seeds=True,
         output_formats=("png", "jpeg", "webp"),
         backgrounds=("auto", "opaque", "transparent"),
+        output_compression=True,
     ),
 )
 
@@ -60,13 +61,18 @@ def _decode(item: ImageInput) -> Image.Image:
         raise ProviderBadResponse("An input image could not be decoded.") from exc
 
 
-def encode(img: Image.Image, fmt: str) -> bytes:
-    """Encode without metadata: no text chunks, no EXIF, no ICC profile."""
+DEFAULT_QUALITY = 90
+
+
+def encode(img: Image.Image, fmt: str, quality: int | None = None) -> bytes:
+    """Encode without metadata: no text chunks, no EXIF, no ICC profile. ``quality`` is
+    OpenAI's ``output_compression`` (0..100, JPEG and WebP)."""
     buf = io.BytesIO()
+    q = DEFAULT_QUALITY if quality is None else quality
     if fmt == "jpeg":
-        img.convert("RGB").save(buf, "JPEG", quality=90)
+        img.convert("RGB").save(buf, "JPEG", quality=q)
     elif fmt == "webp":
-        img.save(buf, "WEBP", quality=90)
+        img.save(buf, "WEBP", quality=q)
     else:
         img.save(buf, "PNG", compress_level=6)
     return buf.getvalue()
@@ -80,11 +86,12 @@ def render_one(
     transparent: bool,
     inputs: list[Image.Image],
     mask: Image.Image | None,
+    quality: int | None = None,
 ) -> bytes:
     img = sketch.render(prompt, seed, size[0], size[1], transparent=transparent)
     if inputs:
         img = sketch.blend_inputs(img, inputs, mask)
-    return encode(img, fmt)
+    return encode(img, fmt, quality)
 
 
 class LocalProvider:
@@ -127,9 +134,17 @@ class LocalProvider:
         for i in range(request.n):
             if progress is not None:
                 await progress({"stage": "rendering", "done": i, "total": request.n})
-            seed = base_seed + i
+            seed = (base_seed + i) % 2**32  # as split calls wrap: seeds stay in 0..2**32-1
             data = await asyncio.to_thread(
-                render_one, request.prompt, seed, size, fmt, transparent, inputs, mask
+                render_one,
+                request.prompt,
+                seed,
+                size,
+                fmt,
+                transparent,
+                inputs,
+                mask,
+                request.output_compression,
             )
             images.append(
                 GeneratedImage(

@@ -1,6 +1,8 @@
 """OpenAI Images adapter: ``POST {base}/images/generations`` (JSON) and ``/images/edits`` (multipart).
 
-What is sent: ``model``, ``prompt``, ``n``, ``size``, ``output_format``, ``quality``, ``background`` and, when
+What is sent: ``model``, ``prompt``, ``n``, ``size``, ``output_format``, ``quality``, ``background``,
+``output_compression`` (jpeg/webp), ``input_fidelity`` (edits, models that take it), ``moderation``
+(generations) and, when
 the ``send_safety_identifier`` argument is on (setting ``openai_send_safety_identifier``),
 ``safety_identifier`` (an HMAC of the account id computed by the generation service — never the raw
 id). ``user`` is never sent. OpenAI has no per-request retention flag
@@ -14,8 +16,7 @@ header goes to ``progress`` as a ``partial_image`` event; each ``….completed``
 image (validated like any output) and carries ``usage``; an ``error`` event ends the call with the
 matching ProviderError. Without partial images asked for, nothing streams.
 
-The model catalogue is the data table :data:`MODELS`; retired models (DALL·E 2/3, gpt-image-1) are kept
-with ``retired=True`` and hidden unless ``enable_retired_models`` is set.
+The model catalogue is the data table :data:`MODELS` in ``providers/openai_models.py``.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from typing import Unpack
 from imagedesigner.providers import _http
 from imagedesigner.providers.base import (
     MEDIA_TYPES,
-    Capabilities,
     GeneratedImage,
     ImageRequest,
     ModelInfo,
@@ -41,10 +41,15 @@ from imagedesigner.providers.base import (
     SubprocessorInfo,
     running,
 )
+from imagedesigner.providers.openai_models import (
+    GPT2_MAX_PIXELS,
+    GPT2_MAX_RATIO,
+    MODELS,
+    NAME,
+)
 
 log = logging.getLogger("imagedesigner.providers")
 
-NAME = "openai"
 LABEL = "OpenAI"
 BASE_URL = "https://api.openai.com/v1"
 SUBPROCESSOR = SubprocessorInfo(
@@ -56,86 +61,7 @@ SUBPROCESSOR = SubprocessorInfo(
 _REFUSAL_CODES = {"content_policy_violation", "moderation_blocked"}
 _QUOTA_CODES = {"insufficient_quota", "billing_hard_limit_reached"}
 
-_GPT_SIZES = ((1024, 1024), (1536, 1024), (1024, 1536))
-_GPT = {
-    "max_n": 10,
-    "max_total_n": 10,
-    "edits": True,
-    "masks": True,
-    "max_input_images": 16,
-    "seeds": False,
-    "output_formats": ("png", "jpeg", "webp"),
-    "qualities": ("low", "medium", "high", "auto"),
-    "backgrounds": ("transparent", "opaque", "auto"),
-    "partial_images": True,  # stream + partial_images (research/providers.md §1.2, §1.6)
-}
 MAX_PARTIAL_IMAGES = 3
-# gpt-image-2: any WxH, both sides multiples of 16, aspect between 1:3 and 3:1, at most 3840x2160.
-GPT2_MAX_PIXELS = 3840 * 2160
-GPT2_MAX_RATIO = 3.0
-
-
-def _model(
-    native: str, description: str, caps: Capabilities, *, retired: bool = False
-) -> ModelInfo:
-    return ModelInfo(
-        id=f"{NAME}/{native}",
-        provider=NAME,
-        native_id=native,
-        subprocessor="OpenAI",
-        description=description,
-        capabilities=caps,
-        retired=retired,
-    )
-
-
-MODELS: tuple[ModelInfo, ...] = (
-    _model(
-        "gpt-image-2",
-        "OpenAI GPT Image 2: any size in multiples of 16 (aspect 1:3 to 3:1, up to 3840x2160).",
-        Capabilities(sizes=None, min_side=256, max_side=3840, size_multiple=16, **_GPT),
-    ),
-    _model(
-        "gpt-image-1.5",
-        "OpenAI GPT Image 1.5: 1024x1024, 1536x1024 or 1024x1536; edits with up to 16 images.",
-        Capabilities(sizes=_GPT_SIZES, **_GPT),
-    ),
-    _model(
-        "gpt-image-1-mini",
-        "OpenAI GPT Image 1 mini: the cheaper GPT image model, same sizes as gpt-image-1.5.",
-        Capabilities(sizes=_GPT_SIZES, **_GPT),
-    ),
-    _model(
-        "gpt-image-1",
-        "OpenAI GPT Image 1 (shut down by OpenAI on 2026-10-23).",
-        Capabilities(sizes=_GPT_SIZES, **_GPT),
-        retired=True,
-    ),
-    _model(
-        "dall-e-3",
-        "OpenAI DALL·E 3 (retired by OpenAI on 2026-05-12).",
-        Capabilities(
-            sizes=((1024, 1024), (1792, 1024), (1024, 1792)),
-            max_n=1,
-            qualities=("standard", "hd"),
-            output_formats=("png",),
-        ),
-        retired=True,
-    ),
-    _model(
-        "dall-e-2",
-        "OpenAI DALL·E 2 (retired by OpenAI on 2026-05-12).",
-        Capabilities(
-            sizes=((256, 256), (512, 512), (1024, 1024)),
-            max_n=10,
-            edits=True,
-            masks=True,
-            max_input_images=1,
-            output_formats=("png",),
-        ),
-        retired=True,
-    ),
-)
 
 
 def _is_gpt(model: ModelInfo) -> bool:
@@ -266,6 +192,12 @@ class OpenAIProvider(_http.HttpProvider):
                         param="background",
                     )
                 fields["background"] = request.background
+            if request.output_compression is not None and request.output_format != "png":
+                fields["output_compression"] = request.output_compression
+            if request.input_fidelity and request.is_edit:
+                fields["input_fidelity"] = request.input_fidelity
+            if request.moderation and not request.is_edit:  # the edit form has no moderation
+                fields["moderation"] = request.moderation
         else:
             fields["response_format"] = "b64_json"
             if request.background:
@@ -334,6 +266,7 @@ class OpenAIProvider(_http.HttpProvider):
         data = body.get("data")
         if not isinstance(data, list) or not data:
             raise ProviderBadResponse(f"{LABEL} returned no images.")
+        _http.check_count(data, request.n, LABEL)
         fmt = body.get("output_format") if _is_gpt(model) else "png"
         if fmt not in MEDIA_TYPES:
             fmt = request.output_format if _is_gpt(model) else "png"
@@ -351,11 +284,14 @@ class OpenAIProvider(_http.HttpProvider):
                     width=w,
                     height=h,
                     revised_prompt=revised if isinstance(revised, str) else None,
+                    b64=item["b64_json"],  # decoded above with validate=True: the same bytes
                 )
             )
-        usage = body.get("usage")
         return ProviderResult(
-            images=images, warnings=warnings, usage=usage if isinstance(usage, dict) else None
+            images=images,
+            warnings=warnings,
+            usage=_http.usage_of(body.get("usage")),
+            echo=_echo(body),
         )
 
 
@@ -376,6 +312,7 @@ class _Stream:
         self.prefix = "image_edit" if request.is_edit else "image_generation"
         self.images: list[GeneratedImage] = []
         self.usage: dict | None = None
+        self.echo: dict[str, str] = {}
         self.partials = 0
 
     async def on_event(self, event: _http.SSEEvent) -> None:
@@ -431,9 +368,8 @@ class _Stream:
             fmt = self.request.output_format
         media_type, w, h = self.provider._check_image(raw, MEDIA_TYPES[fmt])
         self.images.append(GeneratedImage(data=raw, media_type=media_type, width=w, height=h))
-        usage = obj.get("usage")
-        if isinstance(usage, dict):
-            self.usage = usage
+        self.usage = _http.usage_of(obj.get("usage")) or self.usage
+        self.echo = _echo(obj) or self.echo
 
     def _error(self, obj: dict) -> ProviderError:
         err = obj.get("error") if isinstance(obj.get("error"), dict) else obj
@@ -461,7 +397,9 @@ class _Stream:
                     f"{LABEL} streamed {len(self.images)} of the {self.request.n} images asked for.",
                 ),
             ]
-        return ProviderResult(images=self.images, warnings=warnings, usage=self.usage)
+        return ProviderResult(
+            images=self.images, warnings=warnings, usage=self.usage, echo=self.echo
+        )
 
 
 # An error event carries no HTTP status: its code (or type) stands for the one it would have had.
@@ -490,6 +428,14 @@ def _stream_error_status(err: dict) -> int:
         if isinstance(value, str) and value in _STREAM_ERROR_STATUS:
             return _STREAM_ERROR_STATUS[value]
     return 500  # server_error and anything unknown: a plain upstream error
+
+
+_ECHOED = {"quality": ("low", "medium", "high"), "background": ("transparent", "opaque")}
+
+
+def _echo(body: dict) -> dict[str, str]:
+    """The quality and background OpenAI says it used (only its documented values)."""
+    return {k: body[k] for k, allowed in _ECHOED.items() if body.get(k) in allowed}
 
 
 def _form(value: object) -> str:

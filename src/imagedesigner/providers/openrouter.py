@@ -17,6 +17,9 @@ native size; input images as data URLs in ``image_url`` content parts. n > 1 is 
 (``max_n=1``; the service loops); the output format is not controllable (``output_formats=("png",)``;
 the service transcodes).
 
+Zero data retention has one exception since 2026-10-27: OpenRouter screens all traffic, ZDR
+included, for CSAM and may keep flagged content (``SUBPROCESSOR.note``, shown on /privacy).
+
 Account settings the operator should still set on openrouter.ai (not per request): keep "OpenRouter use
 of inputs/outputs" and private I/O logging off; optionally enable account-wide ZDR and restrict the
 provider allow-list to the pinned slug (``only`` narrows within that list; an empty intersection
@@ -52,6 +55,10 @@ SUBPROCESSOR = SubprocessorInfo(
     models="Gemini image model(s)",
     purpose="Image generation (Gemini)",
     policy_url="https://openrouter.ai/privacy",
+    note=(
+        "Since 2026-10-27 OpenRouter screens all traffic, zero-data-retention requests "
+        "included, for child sexual abuse material (CSAM) and may keep content it flags."
+    ),
 )
 
 # image_config.aspect_ratio → pixels at image_size 1K (OpenRouter image-generation guide)
@@ -67,7 +74,7 @@ RATIO_1K: dict[str, tuple[int, int]] = {
     "16:9": (1344, 768),
     "21:9": (1536, 672),
 }
-WIDE_RATIOS = ("1:4", "4:1", "1:8", "8:1")  # gemini-3.1-flash-image-preview only
+WIDE_RATIOS = ("1:4", "4:1", "1:8", "8:1")  # gemini-3.1-flash-image (and its preview) only
 ASPECT_MODEL_MAX_SIDE = 4096
 TIER_SCALE = {"0.5K": 0.5, "1K": 1.0, "2K": 2.0, "4K": 4.0}
 
@@ -118,6 +125,14 @@ ROUTES: tuple[Route, ...] = (
     _route(
         "google/gemini-3.1-flash-image-preview",
         'Gemini 3.1 Flash Image preview ("Nano Banana 2") via OpenRouter, pinned to Google Vertex.',
+        slug="google-vertex",
+        tiers=("0.5K", "1K", "2K", "4K"),
+        ratios=tuple(RATIO_1K) + WIDE_RATIOS,
+        max_inputs=14,
+    ),
+    _route(
+        "google/gemini-3.1-flash-image",
+        'Gemini 3.1 Flash Image ("Nano Banana 2") via OpenRouter, pinned to Google Vertex.',
         slug="google-vertex",
         tiers=("0.5K", "1K", "2K", "4K"),
         ratios=tuple(RATIO_1K) + WIDE_RATIOS,
@@ -330,7 +345,6 @@ class OpenRouterProvider(_http.HttpProvider):
                     f"{_http.redact(reason or 'the model declined to make this image', (key,))}"
                 )
             raise ProviderBadResponse(f"{LABEL} returned no image for this request.")
-        usage = body.get("usage")
         return ProviderResult(
-            images=images, warnings=warnings, usage=usage if isinstance(usage, dict) else None
+            images=images, warnings=warnings, usage=_http.usage_of(body.get("usage"))
         )

@@ -105,6 +105,18 @@ class Subprocessor:
     details: tuple[str, ...]  # who receives the content, per listed model (``ModelInfo``), once
 
 
+def retired_error(model_id: str, model: ModelInfo) -> errors.NotFound:
+    """OpenAI's answer for a model that no longer exists: 404 ``model_not_found``, here naming
+    what to use instead."""
+    instead = f" Use '{model.replacement}' instead." if model.replacement else ""
+    return errors.NotFound(
+        f"The model '{model_id}' has been retired and is no longer available.{instead} "
+        "GET /v1/models lists the models you can use.",
+        param="model",
+        code="model_not_found",
+    )
+
+
 @dataclass
 class Resolved:
     model: ModelInfo
@@ -156,6 +168,17 @@ class ProviderRegistry:
             out.append(Subprocessor(provider.name, info, provider.available, details))
         return out
 
+    def retired(self, model_id: str) -> ModelInfo | None:
+        """The retired model this id (or bare native name, ``dall-e-3``) names, unless the
+        operator keeps retired models on (``enable_retired_models``)."""
+        if self.settings.enable_retired_models:
+            return None
+        for provider in self.providers.values():
+            for model in provider.models():
+                if model.retired and model_id in (model.id, model.native_id):
+                    return model
+        return None
+
     def default_model_id(self) -> str:
         if self.settings.default_model:
             return self.settings.default_model
@@ -169,11 +192,7 @@ class ProviderRegistry:
                     model.native_id == model_id and "/" not in model_id and provider.name != "local"
                 ):
                     if model.retired and not self.settings.enable_retired_models:
-                        raise errors.InvalidRequest(
-                            f"The model '{model_id}' is retired. Use one listed by GET /v1/models.",
-                            param="model",
-                            code="model_not_found",
-                        )
+                        raise retired_error(model_id, model)
                     if not provider.available:
                         raise errors.InvalidRequest(
                             f"The model '{model.id}' is unavailable: the operator has not "

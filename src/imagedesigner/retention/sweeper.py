@@ -9,6 +9,7 @@ end SQLite's WAL is checkpointed and truncated so deleted text survives in no fi
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Protocol
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from imagedesigner.config import Settings
 from imagedesigner.db.engine import scrub_sqlite
 from imagedesigner.db.models import StoredImage
+from imagedesigner.infra import metrics
 from imagedesigner.infra.requestlog import sweep_old_logs, sweep_truncate_ips
 from imagedesigner.kit.clock import Clock
 from imagedesigner.privacy import sweep_steps
@@ -83,8 +85,14 @@ STEPS: list[Step] = [
 async def sweep(c: SweepParts) -> dict[str, int]:
     now = c.clock.now()
     report: dict[str, int] = {}
-    for step in STEPS:
-        report.update(await step(c.sessions, c.blobs, c.settings, now))
-    await scrub_sqlite(c.engine)
+    started = time.perf_counter()  # measured, not deciding anything
+    try:
+        for step in STEPS:
+            report.update(await step(c.sessions, c.blobs, c.settings, now))
+        await scrub_sqlite(c.engine)
+    except BaseException:
+        metrics.observe_sweep(time.perf_counter() - started, None)
+        raise
+    metrics.observe_sweep(time.perf_counter() - started, report)
     log.info("sweep done: %s", ", ".join(f"{k}={v}" for k, v in sorted(report.items())))
     return report

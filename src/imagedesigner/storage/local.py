@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import secrets
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 
+from imagedesigner import errors
 from imagedesigner.storage.base import KEY_PATTERN, key_created_at
+
+FULL = (errno.ENOSPC, errno.EDQUOT)  # no space left; disk quota exceeded
 
 
 class LocalBlobStore:
@@ -34,8 +38,13 @@ class LocalBlobStore:
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, final)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
+        except BaseException as exc:
+            tmp.unlink(missing_ok=True)  # a partial write holds content too
+            if isinstance(exc, OSError) and exc.errno in FULL:
+                raise errors.InsufficientStorage(
+                    "The server has no room to store the image right now; nothing was kept. "
+                    "Try again later."
+                ) from None
             raise
 
     async def put(self, key: str, data: bytes) -> None:

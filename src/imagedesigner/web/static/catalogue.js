@@ -3,7 +3,7 @@
 (function () {
   "use strict";
   var ID = window.ID, el = ID.el;
-  var CATALOGUE_URL = "/v1/models"; // the model catalogue the page reads (one place)
+  var CATALOGUE_URL = "/app/models"; // the web app's model catalogue (one place)
   var MODEL_KEY = "imagedesigner.model";
   var FALLBACK_RATIOS = ["1:1", "3:2", "2:3", "4:3", "3:4", "16:9", "9:16"];
   var RATIO_NAMES = { "1:1": "Square", "3:2": "Landscape", "4:3": "Landscape", "5:4": "Landscape",
@@ -197,7 +197,7 @@
     models = (body && body.data) || [];
     byId = {};
     models.forEach(function (m) { byId[m.id] = m; });
-    renderPicker(initialModel(fallback));
+    renderPicker(initialModel(body.default_model || fallback));
     document.getElementById("model-list").addEventListener("change", function () { onModel(); });
     document.getElementById("model-list").addEventListener("click", function (ev) {
       if (ev.detail > 0 && ev.target.closest(".model-option:not(.unavailable)")) document.getElementById("model-picker").open = false;
