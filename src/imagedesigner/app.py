@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 
 from fastapi import Depends, FastAPI
-from fastapi.staticfiles import StaticFiles
 
 from imagedesigner import __version__
 from imagedesigner.api import (
@@ -37,9 +36,8 @@ from imagedesigner.config import Settings
 from imagedesigner.container import Container
 from imagedesigner.infra import logging as log_hygiene
 from imagedesigner.retention import scheduler
-from imagedesigner.web import docs, pages, staff_pages
+from imagedesigner.web import assets, docs, pages, staff_pages
 from imagedesigner.web import policy as policy_pages
-from imagedesigner.web.templating import STATIC
 
 ROUTERS = [
     health.router,
@@ -61,6 +59,7 @@ ROUTERS = [
     pages.router,
     staff_pages.router,
     api_metrics.router,
+    assets.router,
 ]
 DESCRIPTION = (
     "OpenAI-compatible image generation. Authenticate with `Authorization: Bearer <API key>`. "
@@ -117,7 +116,10 @@ def create_app(
     app.trusted_proxies = tuple(settings.trusted_proxies)
     app.state.authenticators = [websession.authenticator]  # after the Bearer key
     app.state.limiter = Limiter(
-        settings.storage_uri, settings.rate_limit, settings.login_rate_limit
+        settings.storage_uri,
+        settings.rate_limit,
+        settings.login_rate_limit,
+        settings.web_rate_limit,
     )
     if container is not None:
         app.state.container = container
@@ -127,7 +129,6 @@ def create_app(
     for setting, router in OPTIONAL_ROUTERS:
         if getattr(settings, setting):
             app.include_router(router)
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")  # scripts and styles
     api_openapi.install(app, settings)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(RequestLogMiddleware)  # sees 413s too

@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     cloudflare: bool | None = None  # Cloudflare in front? default: yes when trusted_proxies set
     secret_key: SecretStr | None = None  # default: generated once into <data_dir>/secret.key
     rate_limit: str = "60/minute"  # per API key / account, `limits` notation; "" disables
+    web_rate_limit: str = "600/minute"  # the account's signed-in browser: a budget of its own
     login_rate_limit: str = "10/minute"
     storage_uri: str = "memory://"  # `limits` storage: memory:// or redis://host:6379
     request_log_batch: Duration = timedelta(milliseconds=50)  # rows grouped into one INSERT

@@ -34,13 +34,14 @@ async def test_docs_are_off_by_default_and_openapi_json_stays(client):
 async def test_docs_when_on_have_no_third_party_asset_and_the_page_headers(client):
     r = await client.get("/docs")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
-    expected = security_headers("n")
+    expected = security_headers()
     for name in ("X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy"):
         assert r.headers[name] == expected[name]
     csp = r.headers["content-security-policy"]
     assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
     page = r.text.lower()
     assert "<script" not in page and "src=" not in page and "cdn" not in page
+    assert "<style" not in page and 'href="/static/docs.' in page  # its own hashed stylesheet
     assert "http://" not in page and "https://" not in page
     assert "/v1/images/generations" in r.text and "ErrorResponse" in r.text
 

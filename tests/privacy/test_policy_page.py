@@ -5,6 +5,7 @@ from the model catalogue, the version); a new version is announced once to signe
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import httpx
@@ -82,7 +83,11 @@ async def test_policy_page_renders_live_settings(live):
     assert "[24 hours]" not in text and "[30 days]" not in text
     assert "fal.ai → " not in text, "a provider without a key receives nothing and is not listed"
     assert "Cloudflare" not in text, "not in front of this server"
-    assert "<table>" in html and "<td>fal.ai</td>" in html and "<script" not in html
+    assert '<table class="stack">' in html and re.search(
+        r'<td data-label="[^"]*">fal.ai</td>', html
+    )
+    scripts = re.findall(r"<script\b[^>]*>", html)
+    assert all('src="/static/' in tag for tag in scripts), "no inline script"
     assert data["version"] == "2027-01-15" and data["effective_date"] == "January 15, 2027"
     assert data["settings"]["content_ttl"] == "12h" and data["settings"]["minimum_age"] == 18
     assert data["retention"]["ticket_retention"] == "24 months"

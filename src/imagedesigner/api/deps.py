@@ -104,7 +104,7 @@ async def current_user(
     request.state.user_id = user.id
     limiter = getattr(request.app.state, "limiter", None)
     if limiter is not None:
-        await limiter.hit_user(user.id)
+        await limiter.hit_user(user.id, browser=token is None)
     return user
 
 

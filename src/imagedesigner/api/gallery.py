@@ -1,9 +1,11 @@
 """The gallery: ``POST /v1/generations/{id}/save`` (needs the ``gallery`` consent),
-``GET /v1/gallery`` and ``DELETE /v1/gallery/{id}``."""
+``GET /v1/gallery``, ``GET /v1/gallery/export`` (all of it as a ZIP) and
+``DELETE /v1/gallery/{id}``."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
+from fastapi.responses import Response as RawResponse
 from pydantic import BaseModel
 
 from imagedesigner import errors
@@ -11,7 +13,7 @@ from imagedesigner.api.deps import ContainerDep, CurrentUser, SessionDep
 from imagedesigner.api.me import record
 from imagedesigner.api.schemas import NO_STORE, Deleted, image_path, ts
 from imagedesigner.db import uow
-from imagedesigner.generation import gallery
+from imagedesigner.generation import gallery, gallery_zip
 
 router = APIRouter(tags=["gallery"])
 
@@ -63,6 +65,28 @@ async def list_gallery(response: Response, session: SessionDep, user: CurrentUse
     ]
     response.headers.update(NO_STORE)
     return GalleryList(data=data)
+
+
+@router.get(
+    "/v1/gallery/export",
+    response_class=RawResponse,
+    responses={
+        200: {
+            "description": "Every saved image and gallery.json (prompts and settings), as a ZIP.",
+            "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
+async def export_gallery(c: ContainerDep, session: SessionDep, user: CurrentUser) -> RawResponse:
+    body = await gallery_zip.archive(session, c.blobs, user.id)
+    return RawResponse(
+        body,
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": 'attachment; filename="imagedesigner-gallery.zip"',
+            **NO_STORE,
+        },
+    )
 
 
 @router.delete("/v1/gallery/{generation_id}")

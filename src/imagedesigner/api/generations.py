@@ -30,6 +30,7 @@ class GenerationOut(BaseModel):
     expires_at: int | None
     saved_at: int | None
     images: list[str]
+    status: str = "succeeded"
 
 
 class GenerationList(BaseModel):
@@ -51,6 +52,7 @@ def describe(gen: Generation, image_ids: list[str]) -> GenerationOut:
         expires_at=ts(gen.expires_at),
         saved_at=ts(gen.saved_at),
         images=[image_path(i) for i in image_ids],
+        status=gen.status,
     )
 
 

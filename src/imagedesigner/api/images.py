@@ -92,6 +92,7 @@ async def get_image(
     session: SessionDep,
     expires: int | None = Query(None, description="Signed link: its expiry (Unix seconds)."),
     signature: str | None = Query(None, max_length=128, description="Signed link: its HMAC."),
+    download: bool = Query(False, description="Answer as a file to save (Content-Disposition)."),
 ) -> Response:
     now = c.clock.now()
     if signature is not None or expires is not None:
@@ -111,4 +112,8 @@ async def get_image(
     else:
         owner = (await current_user(request, c, session, None, None)).id
     data, media_type = await history.get_image(session, c.blobs, now, owner, image_id)
-    return Response(data, media_type=media_type, headers=IMAGE_HEADERS)
+    headers = dict(IMAGE_HEADERS)
+    if download:
+        name = await history.download_name(session, now, owner, image_id)
+        headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return Response(data, media_type=media_type, headers=headers)

@@ -17,12 +17,15 @@ def _async_uri(uri: str) -> str:
 
 
 class Limiter:
-    def __init__(self, storage_uri: str, user_limit: str, login_limit: str) -> None:
+    def __init__(
+        self, storage_uri: str, user_limit: str, login_limit: str, web_limit: str = ""
+    ) -> None:
         options = {"implementation": "redispy"} if "redis" in storage_uri.split(":", 1)[0] else {}
         self.storage = storage_from_string(_async_uri(storage_uri), **options)
         self.strategy = MovingWindowRateLimiter(self.storage)
         self.user_item: RateLimitItem | None = parse(user_limit) if user_limit else None
         self.login_item: RateLimitItem | None = parse(login_limit) if login_limit else None
+        self.web_item: RateLimitItem | None = parse(web_limit) if web_limit else None
 
     async def _hit(self, item: RateLimitItem | None, *keys: str, what: str) -> None:
         if item is None:
@@ -35,8 +38,13 @@ class Limiter:
                 retry_after=retry,
             )
 
-    async def hit_user(self, user_id: str) -> None:
-        await self._hit(self.user_item, "user", user_id, what="requests")
+    async def hit_user(self, user_id: str, *, browser: bool = False) -> None:
+        """API calls (a key) count against the account's API budget; its own signed-in
+        browser has a budget of its own, so neither starves the other."""
+        if browser:
+            await self._hit(self.web_item, "web", user_id, what="requests from this browser")
+        else:
+            await self._hit(self.user_item, "user", user_id, what="requests")
 
     async def hit_login(self, *keys: str) -> None:
         """Login attempts, throttled per account and per IP (callers pass both keys)."""

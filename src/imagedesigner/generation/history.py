@@ -3,6 +3,7 @@ deleted. Read-only; deletion goes through ``generation/gallery.delete_items`` (r
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from sqlalchemy import or_, select
@@ -102,3 +103,31 @@ async def get_image(
     if row is None or data is None:
         raise errors.NotFound(IMAGE_NOT_FOUND, param="id")
     return data, row.media_type
+
+
+EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
+
+
+def file_name(prompt: str, image_id: str, media_type: str, words: int = 6) -> str:
+    """A download's name: the prompt's first words (ASCII letters and digits) and the id,
+    e.g. ``a-red-house-at-night-img_123.png``."""
+    parts = re.findall(r"[a-z0-9]+", prompt.lower())[:words]
+    stem = "-".join(parts)[:60].strip("-")
+    return f"{stem + '-' if stem else ''}{image_id}.{EXTENSIONS.get(media_type, 'bin')}"
+
+
+async def download_name(
+    session: AsyncSession, now: datetime, user_id: str | None, image_id: str
+) -> str:
+    """The file name of one of the user's live images (``user_id`` None: a signed link's)."""
+    query = (
+        select(Generation.prompt, StoredImage.media_type)
+        .join(Generation, Generation.id == StoredImage.generation_id)
+        .where(StoredImage.id == image_id, live(now))
+    )
+    if user_id is not None:
+        query = query.where(StoredImage.user_id == user_id)
+    row = (await session.execute(query)).one_or_none()
+    if row is None:
+        raise errors.NotFound(IMAGE_NOT_FOUND, param="id")
+    return file_name(row[0] or "", image_id, row[1])

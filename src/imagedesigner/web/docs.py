@@ -1,29 +1,21 @@
 """``GET /docs`` (only with ``IMAGEDESIGNER_API_DOCS=true``): the OpenAPI document as one plain
-HTML page, rendered here from ``/openapi.json``. No script and no third-party asset (FastAPI's
-Swagger UI loads both from a public CDN), and the same security headers as every other page."""
+HTML page, rendered here from ``/openapi.json``. No script, no inline style and no third-party
+asset (FastAPI's Swagger UI loads both from a public CDN), and the same security headers as every other page."""
 
 from __future__ import annotations
 
 import json
-import secrets
 from html import escape
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from imagedesigner.web.assets import asset
 from imagedesigner.web.templating import security_headers
 
 router = APIRouter(include_in_schema=False)
 METHODS = ("get", "post", "put", "patch", "delete")
-STYLE = """
-body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
-h2{margin-top:2.5rem;border-bottom:1px solid #ddd}
-section{border:1px solid #ddd;border-radius:6px;padding:.5rem 1rem;margin:1rem 0}
-code,pre{font:13px ui-monospace,monospace}pre{background:#f6f6f6;padding:.5rem;overflow:auto}
-.m{display:inline-block;min-width:4.5rem;font-weight:bold;text-transform:uppercase}
-td,th{text-align:left;vertical-align:top;padding:.1rem .8rem .1rem 0}
-"""
 
 
 def _type(schema: dict[str, Any]) -> str:
@@ -118,7 +110,7 @@ def render(spec: dict[str, Any]) -> str:
     ]
     return (
         f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{title}</title>"
-        f"<style>{STYLE}</style></head><body><h1>{title}</h1>"
+        f'<link rel="stylesheet" href="{asset("docs.css")}"></head><body><h1>{title}</h1>'
         "<p>The machine-readable document: <a href=/openapi.json>/openapi.json</a>. "
         "Every error has the shape <code>ErrorResponse</code>.</p>"
         f"<h2>Operations</h2>{''.join(ops)}<h2>Schemas</h2>{''.join(schemas)}</body></html>"
@@ -128,4 +120,4 @@ def render(spec: dict[str, Any]) -> str:
 @router.get("/docs")
 async def docs(request: Request) -> HTMLResponse:
     page = render(request.app.openapi())
-    return HTMLResponse(page, headers=security_headers(secrets.token_urlsafe(16)))
+    return HTMLResponse(page, headers=security_headers())

@@ -1,4 +1,4 @@
-"""Server-rendered pages: home, account, sign-up, login, logout. Every form POST checks the
+"""Server-rendered pages: the studio (home), gallery, account, sign-up, login, logout. Every form POST checks the
 CSRF token; errors re-render the form (never echoing the password, nor anything after an age
 refusal)."""
 
@@ -13,19 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from imagedesigner import errors
 from imagedesigner.api import auth, websession
 from imagedesigner.api.deps import ContainerDep, SessionDep
-from imagedesigner.container import Container
 from imagedesigner.db import uow
+from imagedesigner.privacy import notice
 from imagedesigner.web.templating import render
 
 router = APIRouter(include_in_schema=False)
-
-
-def _models(c: Container) -> list[dict]:
-    return [
-        {"id": m.id, "provider": m.provider, "kind": m.kind}
-        for m, available in c.registry.models()
-        if available
-    ]
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -60,19 +52,28 @@ def _see_other(url: str) -> RedirectResponse:
 @router.get("/")
 async def home(request: Request, c: ContainerDep, session: SessionDep) -> Response:
     context = {
-        "models": _models(c),
         "default_model": c.registry.default_model_id(),
         "erased": request.query_params.get("erased") == "1",
     }
     return await render(request, session, "home.html", context)
 
 
+@router.get("/gallery")
+async def gallery_page(request: Request, session: SessionDep) -> Response:
+    """Saved images: enlarge, download, delete, all as a ZIP (over the API)."""
+    if await websession.load(request, session) is None:
+        return _see_other("/login")
+    return await render(request, session, "gallery.html", {})
+
+
 @router.get("/account")
 async def account(request: Request, session: SessionDep) -> Response:
     """The privacy center: export, consents, restriction, API keys, erasure (over the API)."""
-    if await websession.load(request, session) is None:
+    active = await websession.load(request, session)
+    if active is None:
         return _see_other("/login")
-    return await render(request, session, "account.html", {})
+    accepted = await notice.seen_version(session, active.user.id)  # before this view marks it
+    return await render(request, session, "account.html", {"accepted_version": accepted})
 
 
 @router.get("/signup")
@@ -142,7 +143,8 @@ async def logout_submit(request: Request, c: ContainerDep, session: SessionDep) 
         try:
             websession.check_csrf(request, form.get(websession.CSRF_FIELD))
         except errors.DomainError as exc:
-            return await _failed(request, session, "home.html", exc, {"models": _models(c)})
+            context = {"default_model": c.registry.default_model_id()}
+            return await _failed(request, session, "home.html", exc, context)
     response = _see_other("/")
     await websession.end(request, response, session)
     await uow.commit(session)

@@ -1,10 +1,10 @@
 """Rendering server-side pages: Jinja2 with autoescape, strict security headers, no external
-assets (inline CSS; the only script is inline with a per-response CSP nonce), the CSRF token for
-forms, and the once-per-version policy notice for signed-in users."""
+assets and nothing inline (scripts and styles are static files, ``asset("studio.js")``, so the
+CSP needs no nonce: ``script-src 'self'``), the CSRF token for forms and scripts, and the
+once-per-version policy notice for signed-in users."""
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,29 +15,20 @@ from starlette.templating import Jinja2Templates
 from imagedesigner.api import websession
 from imagedesigner.db import uow
 from imagedesigner.privacy import notice
+from imagedesigner.web.assets import asset
 
 TEMPLATES = Path(__file__).parent / "templates"
-STATIC = Path(__file__).parent / "static"
 templates = Jinja2Templates(directory=str(TEMPLATES))
-
-
-def asset(name: str) -> str:
-    """The URL of a static script or style (``web/static/``); an unknown name is an error."""
-    if not (STATIC / name).is_file():
-        raise LookupError(f"no static file {name!r}")
-    return f"/static/{name}"
-
-
 templates.env.globals["asset"] = asset
+CSP = (
+    "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; "
+    "img-src 'self' data: blob:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
 
 
-def security_headers(nonce: str) -> dict[str, str]:
+def security_headers() -> dict[str, str]:
     return {
-        "Content-Security-Policy": (
-            "default-src 'none'; style-src 'self' 'unsafe-inline'; "
-            f"script-src 'self' 'nonce-{nonce}'; connect-src 'self'; img-src 'self' data: blob:; "
-            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-        ),
+        "Content-Security-Policy": CSP,
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "no-referrer",
         "X-Frame-Options": "DENY",
@@ -56,7 +47,6 @@ async def render(
 ) -> HTMLResponse:
     c = request.app.state.container
     active = await websession.load(request, session)
-    nonce = secrets.token_urlsafe(16)
     probe = HTMLResponse("")  # collects a CSRF cookie if one has to be issued
     csrf = await websession.csrf_token(request, probe, session)
     show_notice = active is not None and await notice.take_notice(
@@ -66,7 +56,6 @@ async def render(
     values = {
         "user": active.user if active else None,
         "csrf_token": csrf,
-        "nonce": nonce,
         "policy_notice": show_notice,
         "policy_version": c.settings.policy_version,
         "gpc": bool(request.scope.get("state", {}).get("gpc")),
@@ -77,7 +66,7 @@ async def render(
         template,
         values,
         status_code=status_code,
-        headers={**security_headers(nonce), **(headers or {})},
+        headers={**security_headers(), **(headers or {})},
     )
     for key, value in probe.raw_headers:
         if key == b"set-cookie":

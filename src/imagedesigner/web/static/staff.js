@@ -9,7 +9,7 @@
 
   /* A table that becomes stacked rows on a phone: columns [{label, cell(row)}]. */
   function table(caption, columns, rows) {
-    return el("table", { class: "rows stack" },
+    return el("table", { class: "stack" },
       el("caption", { class: "visually-hidden", text: caption }),
       el("thead", {}, el("tr", {}, columns.map(function (c) { return el("th", { scope: "col", text: c.label }); }))),
       el("tbody", {}, rows.map(function (r) {
@@ -42,7 +42,9 @@
   function wire(form, button, statusLine, send) {
     form.addEventListener("submit", async function (ev) {
       ev.preventDefault();
-      form.querySelectorAll("input, select, textarea, button").forEach(ID.clearError);
+      form.querySelectorAll("[id]").forEach(function (c) {
+        if (document.getElementById(c.id + "-error")) ID.clearError(c);
+      });
       statusLine.textContent = "";
       button.disabled = true;
       try {
