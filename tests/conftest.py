@@ -54,6 +54,7 @@ def make_settings(data_dir: Path, **overrides) -> Settings:
         "rate_limit": "10000/minute",
         "database_url": TEST_DATABASE_URL,
         "request_log_batch": "0s",  # rows at once, so tests read them right after a request
+        "history_write_batch": "0s",
         **NO_KEYS,
         **overrides,
     }

@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     web_rate_limit: str = "600/minute"  # the account's signed-in browser: a budget of its own
     login_rate_limit: str = "10/minute"
     storage_uri: str = "memory://"  # `limits` storage: memory:// or redis://host:6379
+    history_write_batch: Duration = timedelta(milliseconds=20)  # unkept sync jobs' rows, grouped
+    key_cache_ttl: Duration = timedelta(seconds=10)  # API keys known without a look-up; 0 off
     request_log_batch: Duration = timedelta(milliseconds=50)  # rows grouped into one INSERT
     api_docs: bool = False  # serve /docs (a self-contained page); /openapi.json is always on
     metrics_token: SecretStr | None = None  # GET /metrics with "Bearer <token>"; unset: 404

@@ -3,10 +3,13 @@ the tests all use it, so they run the same code."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from imagedesigner.accounts import keycache
+from imagedesigner.accounts.keycache import KeyCache
 from imagedesigner.config import Settings
 from imagedesigner.db.engine import create_engine, sessionmaker
 from imagedesigner.db.migrate import upgrade
@@ -40,6 +43,7 @@ class Container:
     runner: JobRunner  # heartbeats, the reaper, webhooks; runs the jobs unless queued
     dispatch: JobRunner | QueueDispatcher  # what starts a job: the runner, or the queue
     request_log: RequestLogWriter
+    key_cache: KeyCache
 
     @classmethod
     async def build(
@@ -75,14 +79,32 @@ class Container:
             runner=runner,
             dispatch=dispatch,
             request_log=RequestLogWriter(engine, settings.request_log_batch.total_seconds()),
+            key_cache=KeyCache(settings.key_cache_ttl.total_seconds()),
         )
 
     async def start(self) -> None:
-        """For a serving process: job notifications across instances, heartbeats, the reaper."""
+        """For a serving process: job notifications across instances, heartbeats, the reaper,
+        and the key cache cleared when another instance changes an account or a key."""
         await self.notifier.start()
         await self.runner.start_background()
+        self._tasks = [asyncio.create_task(self._follow_accounts(), name="imagedesigner-keys")]
+        self.key_cache.announce = self._announce
+
+    def _announce(self) -> None:
+        task = asyncio.get_running_loop().create_task(self.notifier.publish(keycache.ANNOUNCE))
+        self._tasks.append(task)
+        task.add_done_callback(self._tasks.remove)
+
+    async def _follow_accounts(self) -> None:
+        async with self.notifier.subscribe(keycache.ANNOUNCE) as news:
+            while True:
+                await news.wait()
+                news.clear()
+                self.key_cache.clear()
 
     async def aclose(self) -> None:
+        for task in list(getattr(self, "_tasks", [])):
+            task.cancel()
         await self.request_log.aclose()
         if self.dispatch is not self.runner:
             await self.dispatch.aclose()

@@ -203,3 +203,17 @@ def test_sigkill_of_the_running_instance_fails_its_job_as_interrupted(cluster):
     took = time.monotonic() - killed_at
     assert final["error"]["code"] == "interrupted", json.dumps(final)
     assert took < 4 + 2 + 3, f"seen as interrupted after {took:.1f} s"
+
+
+def test_a_key_revoked_on_one_instance_fails_on_the_other_at_once(cluster):
+    _, key, (_, url1), (_, url2) = cluster
+    auth = {"Authorization": f"Bearer {key}"}
+    made = httpx.post(f"{url2}/v1/me/keys", json={"name": "two"}, headers=auth, timeout=10).json()
+    second = {"Authorization": f"Bearer {made['key']}"}
+    assert httpx.get(f"{url1}/v1/me", headers=second, timeout=10).status_code == 200  # cached
+    assert httpx.delete(f"{url2}/v1/me/keys/{made['id']}", headers=auth).status_code == 200
+    wait_for(  # Redis pub/sub: well within the cache's 10 s
+        lambda: httpx.get(f"{url1}/v1/me", headers=second, timeout=10).status_code == 401,
+        timeout=2,
+        what="instance 1 to refuse the revoked key",
+    )

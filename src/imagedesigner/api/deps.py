@@ -18,7 +18,7 @@ from imagedesigner.db import uow
 from imagedesigner.db.models import User
 
 
-def get_container(request: Request) -> Container:
+async def get_container(request: Request) -> Container:  # async: no threadpool hop
     return request.app.state.container
 
 
@@ -38,7 +38,7 @@ async def get_session(c: ContainerDep):
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
-def storable_parameters(request: Request) -> None:
+async def storable_parameters(request: Request) -> None:
     """Every route's path and query values go into database look-ups: they obey the same text
     rule as request bodies (``RequestModel``), so a NUL in an id is a 400, not a driver error."""
     values = [*request.path_params.items(), *request.query_params.multi_items()]
@@ -86,7 +86,7 @@ async def current_user(
     transaction before the route runs, so a slow action holds no connection or lock."""
     token = bearer_token(request)
     if token is not None:
-        user = await accounts.authenticate_key(session, c.clock.now(), token)
+        user = await accounts.authenticate_key(session, c.clock.now(), token, c.key_cache)
     else:
         user = None
         for authenticator in getattr(request.app.state, "authenticators", ()):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from limits import RateLimitItem, parse
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.storage import storage_from_string
 
 from imagedesigner import errors
@@ -22,7 +22,9 @@ class Limiter:
     ) -> None:
         options = {"implementation": "redispy"} if "redis" in storage_uri.split(":", 1)[0] else {}
         self.storage = storage_from_string(_async_uri(storage_uri), **options)
-        self.strategy = MovingWindowRateLimiter(self.storage)
+        # a sliding window of two counters per key: O(1) memory and work per hit (a moving
+        # window keeps and bisects every hit of the last period)
+        self.strategy = SlidingWindowCounterRateLimiter(self.storage)
         self.user_item: RateLimitItem | None = parse(user_limit) if user_limit else None
         self.login_item: RateLimitItem | None = parse(login_limit) if login_limit else None
         self.web_item: RateLimitItem | None = parse(web_limit) if web_limit else None

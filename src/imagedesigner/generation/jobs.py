@@ -140,6 +140,20 @@ def too_many(max_active: int) -> errors.RateLimited:
     )
 
 
+def new_event(
+    job: Generation, type_: str, data: dict, now: datetime, ttl: timedelta, seq: int = 1
+) -> JobEvent:
+    return JobEvent(
+        generation_id=job.id,
+        user_id=job.user_id,
+        seq=seq,
+        type=type_,
+        data=data,
+        created_at=now,
+        expires_at=now + ttl,
+    )
+
+
 async def add_event(
     session: AsyncSession,
     job: Generation,
@@ -158,15 +172,7 @@ async def add_event(
             )
         ).scalar_one()
         seq = (last or 0) + 1
-    event = JobEvent(
-        generation_id=job.id,
-        user_id=job.user_id,
-        seq=seq,
-        type=type_,
-        data=data,
-        created_at=now,
-        expires_at=now + ttl,
-    )
+    event = new_event(job, type_, data, now, ttl, seq)
     session.add(event)
     await session.flush()
     return event

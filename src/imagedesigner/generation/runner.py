@@ -26,6 +26,7 @@ from imagedesigner.config import Settings
 from imagedesigner.db import uow
 from imagedesigner.db.engine import is_lock_timeout
 from imagedesigner.db.models import Generation
+from imagedesigner.db.writebehind import WriteBehind
 from imagedesigner.generation import jobs, service
 from imagedesigner.generation.normalize import GenerationInput
 from imagedesigner.infra.notify import LocalNotifier
@@ -97,6 +98,8 @@ class JobRunner:
         notifier: LocalNotifier,
     ) -> None:
         self.sessions = sessions
+        # sync jobs whose images are not kept: their rows go in groups, after the answer
+        self.history = WriteBehind(sessions, settings.history_write_batch.total_seconds())
         self.blobs = blobs
         self.settings = settings
         self.clock = clock
@@ -142,6 +145,8 @@ class JobRunner:
         try:
             async with self._gate(work.resolved.model.provider):
                 produced = await self._produce(work, progress=None)
+            if not work.store_outputs:  # nothing to keep but the row: written behind
+                return await self._write_behind(work, produced)
             return await asyncio.shield(self._store(work, produced))
         except errors.DomainError as exc:
             return Finished("failed", error=exc)
@@ -150,6 +155,15 @@ class JobRunner:
         except Exception as exc:
             log.error("job failed: %s", type(exc).__name__)  # the type only: no content
             return Finished("failed", error=_busy() if is_lock_timeout(exc) else _internal())
+
+    async def _write_behind(self, work: Work, produced: service.Produced) -> Finished:
+        now, job = self.clock.now(), work.quiet_row
+        assert job is not None  # noqa: S101 - only quiet jobs come here
+        job.started_at = job.created_at
+        outcome = service.unstored_outcome(job, work.resolved.model, produced, now)
+        event = jobs.new_event(job, "completed", {"images": len(outcome.outputs)}, now, self._ttl)
+        await self.history.submit([job, event])
+        return Finished("succeeded", outcome=outcome)
 
     def _produce(self, work: Work, progress) -> Awaitable[service.Produced]:
         return service.produce(
@@ -385,4 +399,5 @@ class JobRunner:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._loops.clear()
+        await self.history.aclose()
         await self.deliverer.aclose()  # pending deliveries stay due; any instance sends them

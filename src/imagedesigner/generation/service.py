@@ -255,6 +255,32 @@ def merge_usage(usages: list[dict | None]) -> dict | None:
     return merged or None
 
 
+def record_result(job: Generation, produced: Produced, now: datetime, *, store_outputs: bool):
+    """The job marked succeeded with its result (no I/O)."""
+    first = produced.images[0]
+    job.warnings = [w.as_dict() for w in produced.warnings]
+    job.result = {
+        "created": int(now.timestamp()),
+        "usage": produced.usage,
+        "output_format": first.media_type.split("/")[-1],
+        "size": f"{first.width}x{first.height}",
+        **produced.echo,
+        "stored": store_outputs,
+        "revised_prompts": [img.revised_prompt for img in produced.images],
+    }
+    job.status = "succeeded"
+    job.finished_at = now
+    job.heartbeat_at = None
+    job.progress = {**(job.progress or {}), "percent": 100}
+
+
+def unstored_outcome(job: Generation, model: ModelInfo, produced: Produced, now: datetime):
+    """A succeeded job whose images are not kept (sync ``b64_json``): its row filled in, no
+    I/O; the caller writes the row."""
+    record_result(job, produced, now, store_outputs=False)
+    return _outcome(job, model, [OutputImage(img, None) for img in produced.images], produced)
+
+
 async def store_result(
     session: AsyncSession,
     blobs: BlobStore,
@@ -297,26 +323,16 @@ async def store_result(
             rows.append(row)
             outputs.append(OutputImage(img, row.id))
         session.add_all(rows)
-        first = produced.images[0]
-        job.warnings = [w.as_dict() for w in produced.warnings]
-        job.result = {
-            "created": int(now.timestamp()),
-            "usage": produced.usage,
-            "output_format": first.media_type.split("/")[-1],
-            "size": f"{first.width}x{first.height}",
-            **produced.echo,
-            "stored": store_outputs,
-            "revised_prompts": [img.revised_prompt for img in produced.images],
-        }
-        job.status = "succeeded"
-        job.finished_at = now
-        job.heartbeat_at = None
-        job.progress = {**(job.progress or {}), "percent": 100}
+        record_result(job, produced, now, store_outputs=store_outputs)
         await session.flush()
     except BaseException:
         await remove_written()
         raise
     uow.on_failure(session, remove_written)  # the commit may still fail
+    return _outcome(job, model, outputs, produced)
+
+
+def _outcome(job: Generation, model: ModelInfo, outputs: list, produced: Produced) -> Outcome:
     return Outcome(
         generation_id=job.id,
         created=job.created_at,

@@ -1,0 +1,122 @@
+"""A short-lived, in-process cache of API keys and their accounts, so a request signed with a
+known key needs no database round trip to be authenticated.
+
+Correctness first:
+- any committed change to ``users`` or ``api_keys`` (a revocation, a restriction, an erasure, a
+  role or e-mail change; ORM or bulk statement) clears the whole cache of this process at once,
+  and is announced to every other instance through the job notifier (Redis pub/sub when
+  configured), which clears theirs;
+- a look-up that raced with such a change never fills the cache (a generation counter);
+- entries expire after ``ttl`` anyway, bounding what a lost announcement can cost.
+The cache holds the account's column values and the key's id, never the key itself (it is keyed
+by the key's hash, as the table is).
+"""
+
+from __future__ import annotations
+
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session, make_transient_to_detached
+
+from imagedesigner.db.models import ApiKey, User
+
+WATCHED = frozenset({User.__tablename__, ApiKey.__tablename__})
+BOOKKEEPING = "key_bookkeeping"  # execution option: a last-use stamp, not an account change
+ANNOUNCE = "__auth__"  # the notifier id every instance listens to
+MAX_ENTRIES = 10_000
+
+
+@dataclass
+class Entry:
+    expires: float
+    user: dict
+    key_id: str
+    last_used_at: datetime | None
+
+
+class KeyCache:
+    def __init__(self, ttl_seconds: float, announce: Callable[[], None] | None = None) -> None:
+        self.ttl = ttl_seconds
+        self.announce = announce  # tells the other instances to clear theirs
+        self.generation = 0
+        self._entries: dict[str, Entry] = {}
+        _CACHES.add(self)
+
+    @property
+    def enabled(self) -> bool:
+        return self.ttl > 0
+
+    def get(self, key_hash: str) -> Entry | None:
+        entry = self._entries.get(key_hash)
+        if entry is None:
+            return None
+        if entry.expires <= time.monotonic():
+            self._entries.pop(key_hash, None)
+            return None
+        return entry
+
+    def put(
+        self, key_hash: str, generation: int, user: User, key_id: str, last_used: datetime | None
+    ) -> None:
+        if not self.enabled or generation != self.generation:
+            return  # the accounts changed while this look-up ran: do not keep what it read
+        if len(self._entries) >= MAX_ENTRIES:
+            self._entries.clear()
+        values = {attr.key: getattr(user, attr.key) for attr in inspect(User).column_attrs}
+        self._entries[key_hash] = Entry(time.monotonic() + self.ttl, values, key_id, last_used)
+
+    def clear(self) -> None:
+        self.generation += 1
+        self._entries.clear()
+
+
+async def attach(session, values: dict) -> User:
+    """The cached account as a persistent instance of ``session``, without loading it."""
+    user = User(**values)
+    make_transient_to_detached(user)
+    return await session.merge(user, load=False)
+
+
+# --- invalidation: one set of listeners on every Session, for every cache of this process ---
+_CACHES: weakref.WeakSet[KeyCache] = weakref.WeakSet()
+
+
+def _changed(session: Session) -> None:
+    session.info["accounts_changed"] = True
+
+
+@event.listens_for(Session, "after_flush")
+def _flushed(session: Session, _ctx) -> None:
+    touched = (*session.new, *session.dirty, *session.deleted)
+    if any(isinstance(obj, User | ApiKey) for obj in touched):
+        _changed(session)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _bulk(state) -> None:
+    if not (state.is_update or state.is_delete or state.is_insert):
+        return
+    if state.execution_options.get(BOOKKEEPING):
+        return
+    table = getattr(state.statement, "table", None)
+    if getattr(table, "name", None) in WATCHED:
+        _changed(state.session)
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    if session.info.pop("accounts_changed", False):
+        for cache in list(_CACHES):
+            cache.clear()
+            if cache.announce is not None:
+                cache.announce()
+
+
+@event.listens_for(Session, "after_rollback")
+def _rolled_back(session: Session) -> None:
+    session.info.pop("accounts_changed", None)

@@ -1,0 +1,42 @@
+"""A sync b64_json generation whose images are not kept answers first and has its history row
+written behind, in one transaction with the others of its interval; an account erased
+meanwhile gets no row."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from imagedesigner.db.models import Generation
+from imagedesigner.db.models_jobs import JobEvent
+
+BODY = {"prompt": "a written-behind lighthouse", "size": "256x256"}
+
+
+async def count(container, model) -> int:
+    async with container.sessions() as s:
+        return (await s.execute(select(func.count()).select_from(model))).scalar_one()
+
+
+@pytest.mark.parametrize("settings_overrides", [{"history_write_batch": "1h"}])
+async def test_rows_are_written_behind_in_one_group(client, auth, container):
+    ids = []
+    for _ in range(3):
+        r = await client.post("/v1/images/generations", json=BODY, headers=auth)
+        assert r.status_code == 200 and r.json()["data"][0]["b64_json"]
+        ids.append(r.json()["id"])
+    assert await count(container, Generation) == 0, "answered before anything was written"
+    await container.runner.history.flush()
+    assert await count(container, Generation) == 3
+    assert await count(container, JobEvent) == 3
+    listed = await client.get("/v1/generations", headers=auth)
+    assert {g["id"] for g in listed.json()["data"]} == set(ids)
+
+
+@pytest.mark.parametrize("settings_overrides", [{"history_write_batch": "1h"}])
+async def test_an_account_erased_before_the_write_gets_no_row(client, auth, container):
+    assert (await client.post("/v1/images/generations", json=BODY, headers=auth)).status_code == 200
+    assert (await client.delete("/v1/me", headers=auth)).status_code == 200
+    await container.runner.history.flush()
+    assert await count(container, Generation) == 0
+    assert container.runner.history.dropped == 1
