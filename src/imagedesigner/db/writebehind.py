@@ -26,6 +26,7 @@ class WriteBehind:
     def __init__(self, sessions: async_sessionmaker, interval: float, max_rows: int = 500):
         self.sessions, self.interval, self.max_rows = sessions, interval, max_rows
         self._pending: list[list] = []
+        self._rows = 0  # rows pending, so a submission costs O(1)
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self.dropped = 0
@@ -36,13 +37,14 @@ class WriteBehind:
             await self._write([rows])
             return
         self._pending.append(rows)
+        self._rows += len(rows)
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._loop(), name="imagedesigner-write-behind")
-        if sum(len(r) for r in self._pending) >= self.max_rows:
+        if self._rows >= self.max_rows:
             self._wake.set()
 
     async def flush(self) -> None:
-        groups, self._pending = self._pending, []
+        groups, self._pending, self._rows = self._pending, [], 0
         if groups:
             await self._write(groups)
 
