@@ -11,44 +11,30 @@ left.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from imagedesigner.db import uow
+from imagedesigner.db.batching import Batcher
 
 log = logging.getLogger("imagedesigner.db")
 
 
-class WriteBehind:
+class WriteBehind(Batcher[list]):
     def __init__(self, sessions: async_sessionmaker, interval: float, max_rows: int = 500):
-        self.sessions, self.interval, self.max_rows = sessions, interval, max_rows
-        self._pending: list[list] = []
-        self._rows = 0  # rows pending, so a submission costs O(1)
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task | None = None
+        self.sessions = sessions
         self.dropped = 0
+        super().__init__(
+            self._write_groups,
+            interval,
+            size=len,
+            max_items=max_rows,
+            name="imagedesigner-write-behind",
+        )
 
-    async def submit(self, rows: list) -> None:
-        """ORM objects to add together (one submission: all or none)."""
-        if self.interval <= 0:
-            await self._write([rows])
-            return
-        self._pending.append(rows)
-        self._rows += len(rows)
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._loop(), name="imagedesigner-write-behind")
-        if self._rows >= self.max_rows:
-            self._wake.set()
-
-    async def flush(self) -> None:
-        groups, self._pending, self._rows = self._pending, [], 0
-        if groups:
-            await self._write(groups)
-
-    async def _write(self, groups: list[list]) -> None:
+    async def _write_groups(self, groups: list[list]) -> None:
+        """Each group is one submission: ORM objects added together (all or none)."""
         try:
             await self._commit([row for rows in groups for row in rows])
             return
@@ -70,18 +56,3 @@ class WriteBehind:
     def _drop(self, rows: list) -> None:
         self.dropped += 1
         log.warning("a history row was not written (its account is gone)")
-
-    async def _loop(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
-            self._wake.clear()
-            await asyncio.shield(self.flush())
-
-    async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        await self.flush()

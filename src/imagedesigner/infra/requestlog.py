@@ -10,8 +10,6 @@ delete rows after ``log_retention``.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections import defaultdict
 from datetime import datetime
@@ -20,6 +18,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from imagedesigner.config import Settings
+from imagedesigner.db.batching import Batcher
 from imagedesigner.db.models_logs import RequestLog
 from imagedesigner.infra.clientip import truncate_ip
 from imagedesigner.privacy.holds import held_ids
@@ -64,46 +63,18 @@ async def write_many(engine: AsyncEngine, rows: list[dict]) -> None:
         log.warning("request log write failed: %s", type(exc).__name__)
 
 
-class RequestLogWriter:
+class RequestLogWriter(Batcher[dict]):
     """Request-log rows written in groups: one INSERT for all the rows of the last
-    ``interval`` seconds (or of ``max_rows``), instead of a transaction per request. Rows wait
-    in memory at most that long; ``aclose`` writes what is left. ``interval=0`` writes each
-    row at once."""
+    ``interval`` seconds instead of a transaction per request (``db/batching.py``)."""
 
     def __init__(self, engine: AsyncEngine, interval: float, max_rows: int = 500) -> None:
-        self.engine, self.interval, self.max_rows = engine, interval, max_rows
-        self._rows: list[dict] = []
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task | None = None
-
-    async def submit(self, row: dict) -> None:
-        if self.interval <= 0:
-            await write(self.engine, row)
-            return
-        self._rows.append(row)
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._loop(), name="imagedesigner-request-log")
-        if len(self._rows) >= self.max_rows:
-            self._wake.set()
-
-    async def flush(self) -> None:
-        rows, self._rows = self._rows, []
-        await write_many(self.engine, rows)
-
-    async def _loop(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
-            self._wake.clear()
-            await asyncio.shield(self.flush())
-
-    async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        await self.flush()
+        self.engine = engine
+        super().__init__(
+            lambda rows: write_many(engine, rows),
+            interval,
+            max_items=max_rows,
+            name="imagedesigner-request-log",
+        )
 
 
 # --- retention -------------------------------------------------------------------------------
