@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import random
 import struct
@@ -61,7 +62,9 @@ def _gps_exif(orientation: int | None = None) -> Image.Exif:
     return exif
 
 
+@functools.cache
 def _srgb_icc() -> bytes:
+    """Built once: a profile records the second it was made, so two builds can differ."""
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
