@@ -5,9 +5,7 @@ at 390 px wide no page scrolls sideways. Without chromium these tests skip (CI r
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import time
 from datetime import date, timedelta
 from pathlib import Path
@@ -17,33 +15,9 @@ import pytest
 from tests.api.live import LiveServer, account
 from tests.conftest import make_settings
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-REQUIRED = bool(os.environ.get("IMAGEDESIGNER_REQUIRE_BROWSER"))
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None and not REQUIRED, reason="chromium is not installed"
-)
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PASSWORD = "correct horse battery"
 PERSON, SUPPORT, ADMIN = "ada@example.com", "help@example.com", "boss@example.com"
 DESK_PAGES = ["/staff", "/staff/tickets", "/staff/requests", "/staff/holds", "/staff/audit"]
-
-
-@pytest.fixture(scope="module")
-def staff_browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture
@@ -56,12 +30,12 @@ def desk_server(tmp_path):
 
 
 @pytest.fixture
-def open_as(staff_browser, desk_server):
+def open_as(browser, desk_server):
     """open_as(email, width=1280) → a signed-in page in a browser context of its own."""
     contexts = []
 
     def make(email: str, width: int = 1280, height: int = 900):
-        context = staff_browser.new_context(viewport={"width": width, "height": height})
+        context = browser.new_context(viewport={"width": width, "height": height})
         contexts.append(context)
         page = context.new_page()
         page.refused = []  # what the CSP refused, and script errors: both must stay empty
@@ -249,12 +223,12 @@ AXE = Path(__file__).parents[1] / "node" / "node_modules" / "axe-core" / "axe.mi
 
 @pytest.mark.skipif(not AXE.is_file(), reason="axe-core is not installed (npm ci in tests/node)")
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_support_and_desk_pages_pass_axe(staff_browser, desk_server, scheme):
+def test_support_and_desk_pages_pass_axe(browser, desk_server, scheme):
     """No serious or critical axe-core finding on the support page and the desk, with content
     on them (a ticket, a hold, a request), in both colour schemes."""
     found = {}
     for email, paths in ((PERSON, ["/support"]), (ADMIN, [*DESK_PAGES, "/staff/underage"])):
-        context = staff_browser.new_context(color_scheme=scheme, bypass_csp=True)
+        context = browser.new_context(color_scheme=scheme, bypass_csp=True)
         page = context.new_page()
         page.goto(f"{desk_server}/login")
         page.fill("#email", email)
