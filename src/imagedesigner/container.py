@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from imagedesigner.accounts import keycache
 from imagedesigner.accounts.keycache import KeyCache
 from imagedesigner.config import Settings
+from imagedesigner.db.bulk import BulkInserter
 from imagedesigner.db.engine import create_engine, sessionmaker
 from imagedesigner.db.migrate import upgrade
 from imagedesigner.generation.queue import QueueDispatcher, check_queue_settings
@@ -43,6 +44,7 @@ class Container:
     runner: JobRunner  # heartbeats, the reaper, webhooks; runs the jobs unless queued
     dispatch: JobRunner | QueueDispatcher  # what starts a job: the runner, or the queue
     request_log: RequestLogWriter
+    bulk: BulkInserter
     key_cache: KeyCache
 
     @classmethod
@@ -65,7 +67,8 @@ class Container:
         sessions = sessionmaker(engine)
         notifier = notifier_for(settings.storage_uri)
         parts = dict(sessions=sessions, blobs=blobs, settings=settings, clock=clock)
-        runner = JobRunner(**parts, notifier=notifier)
+        bulk = BulkInserter(engine)  # the writes nobody waits for, in groups
+        runner = JobRunner(**parts, notifier=notifier, bulk=bulk)
         queued = settings.job_queue == "procrastinate"
         dispatch = QueueDispatcher(**parts, notifier=notifier) if queued else runner
         return cls(
@@ -78,7 +81,8 @@ class Container:
             notifier=notifier,
             runner=runner,
             dispatch=dispatch,
-            request_log=RequestLogWriter(engine, settings.request_log_batch.total_seconds()),
+            request_log=RequestLogWriter(bulk, settings.request_log_batch.total_seconds()),
+            bulk=bulk,
             key_cache=KeyCache(settings.key_cache_ttl.total_seconds()),
         )
 
@@ -114,4 +118,5 @@ class Container:
         close_blobs = getattr(self.blobs, "aclose", None)  # optional: S3's connection pool
         if close_blobs is not None:
             await close_blobs()
+        await self.bulk.aclose()
         await self.engine.dispose()

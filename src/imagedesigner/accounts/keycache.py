@@ -75,11 +75,16 @@ class KeyCache:
         self._entries.clear()
 
 
-async def attach(session, values: dict) -> User:
-    """The cached account as a persistent instance of ``session``, without loading it."""
+def attach(session, values: dict) -> User:
+    """The cached account as a persistent instance of ``session``, without loading it: a new
+    detached object added as it is (``merge(load=False)`` would copy it, through a greenlet)."""
+    existing = session.identity_map.get(inspect(User).identity_key_from_primary_key([values["id"]]))
+    if existing is not None:
+        return existing
     user = User(**values)
     make_transient_to_detached(user)
-    return await session.merge(user, load=False)
+    session.add(user)
+    return user
 
 
 # --- invalidation: one set of listeners on every Session, for every cache of this process ---

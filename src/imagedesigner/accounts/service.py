@@ -158,7 +158,7 @@ async def authenticate_key(
     digest = hash_key(token)
     hit = cache.get(digest) if cache is not None and cache.enabled else None
     if hit is not None:
-        user = await keycache.attach(session, hit.user)
+        user = keycache.attach(session, hit.user)
         if hit.last_used_at is None or now - as_utc(hit.last_used_at) >= LAST_USED_RESOLUTION:
             hit.last_used_at = now
             await _stamp(session, hit.key_id, now)

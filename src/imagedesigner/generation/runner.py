@@ -26,6 +26,7 @@ from imagedesigner.config import Settings
 from imagedesigner.db import uow
 from imagedesigner.db.engine import is_lock_timeout
 from imagedesigner.db.models import Generation
+from imagedesigner.db.bulk import BulkInserter
 from imagedesigner.db.writebehind import WriteBehind
 from imagedesigner.generation import jobs, service
 from imagedesigner.generation.normalize import GenerationInput
@@ -96,10 +97,12 @@ class JobRunner:
         settings: Settings,
         clock: Clock,
         notifier: LocalNotifier,
+        bulk: BulkInserter | None = None,
     ) -> None:
         self.sessions = sessions
         # sync jobs whose images are not kept: their rows go in groups, after the answer
-        self.history = WriteBehind(sessions, settings.history_write_batch.total_seconds())
+        bulk = bulk or BulkInserter(sessions.kw["bind"])
+        self.history = WriteBehind(bulk, settings.history_write_batch.total_seconds())
         self.blobs = blobs
         self.settings = settings
         self.clock = clock
@@ -162,7 +165,7 @@ class JobRunner:
         job.started_at = job.created_at
         outcome = service.unstored_outcome(job, work.resolved.model, produced, now)
         event = jobs.new_event(job, "completed", {"images": len(outcome.outputs)}, now, self._ttl)
-        await self.history.submit([job, event])
+        await self.history.add([job, event])
         return Finished("succeeded", outcome=outcome)
 
     def _produce(self, work: Work, progress) -> Awaitable[service.Produced]:

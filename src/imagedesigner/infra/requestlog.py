@@ -14,11 +14,12 @@ import logging
 from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from imagedesigner.config import Settings
 from imagedesigner.db.batching import Batcher
+from imagedesigner.db.bulk import BulkInserter
 from imagedesigner.db.models_logs import RequestLog
 from imagedesigner.infra.clientip import truncate_ip
 from imagedesigner.privacy.holds import held_ids
@@ -28,19 +29,14 @@ log = logging.getLogger("imagedesigner.requestlog")
 BATCH = 500
 
 
-async def write(engine: AsyncEngine, row: dict) -> None:
-    """One INSERT on its own connection, after the response went out; never raises."""
-    await write_many(engine, [row])
-
-
-async def write_many(engine: AsyncEngine, rows: list[dict]) -> None:
+async def write_many(bulk: BulkInserter, rows: list[dict]) -> None:
     """The rows in one INSERT; never raises. If that fails (an account erased while its
     request ran: its id is gone), each row is written alone, unlinked where it must be."""
     if not rows:
         return
+    table = RequestLog.__table__
     try:
-        async with engine.begin() as conn:
-            await conn.execute(insert(RequestLog.__table__), rows)
+        await bulk.insert([(table, row) for row in rows])
         return
     except Exception as exc:  # noqa: BLE001 - the responses are already sent; never log a row
         if len(rows) == 1 and not rows[0].get("user_id"):
@@ -48,15 +44,13 @@ async def write_many(engine: AsyncEngine, rows: list[dict]) -> None:
             return
     for row in rows:
         try:
-            async with engine.begin() as conn:
-                await conn.execute(insert(RequestLog.__table__), [row])
+            await bulk.insert([(table, row)])
             continue
         except Exception as first:  # noqa: BLE001
             exc = first
         if row.get("user_id"):  # keep no link to an erased account
             try:
-                async with engine.begin() as conn:
-                    await conn.execute(insert(RequestLog.__table__), [{**row, "user_id": None}])
+                await bulk.insert([(table, {**row, "user_id": None})])
                 continue
             except Exception as again:  # noqa: BLE001
                 exc = again
@@ -65,12 +59,13 @@ async def write_many(engine: AsyncEngine, rows: list[dict]) -> None:
 
 class RequestLogWriter(Batcher[dict]):
     """Request-log rows written in groups: one INSERT for all the rows of the last
-    ``interval`` seconds instead of a transaction per request (``db/batching.py``)."""
+    ``interval`` seconds instead of a transaction per request (``db/batching.py``), handed to
+    SQLite's writer thread once per group (``db/bulk.py``)."""
 
-    def __init__(self, engine: AsyncEngine, interval: float, max_rows: int = 500) -> None:
-        self.engine = engine
+    def __init__(self, bulk: BulkInserter, interval: float, max_rows: int = 500) -> None:
+        self.bulk = bulk
         super().__init__(
-            lambda rows: write_many(engine, rows),
+            lambda rows: write_many(bulk, rows),
             interval,
             max_items=max_rows,
             name="imagedesigner-request-log",
