@@ -22,6 +22,7 @@ from datetime import datetime
 
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_state
 
 from imagedesigner.db.models import ApiKey, User
 
@@ -81,10 +82,15 @@ def attach(session, values: dict) -> User:
     existing = session.identity_map.get(inspect(User).identity_key_from_primary_key([values["id"]]))
     if existing is not None:
         return existing
-    user = User(**values)
+    # as the ORM builds a loaded row (no attribute events: nothing is "changed")
+    user = _USER_CLASS.new_instance()
+    instance_state(user).dict.update(values)
     make_transient_to_detached(user)
     session.add(user)
     return user
+
+
+_USER_CLASS = inspect(User).class_manager
 
 
 # --- invalidation: one set of listeners on every Session, for every cache of this process ---

@@ -98,7 +98,8 @@ async def current_user(
                 "You didn't provide an API key. Send 'Authorization: Bearer <your API key>'.",
                 code="missing_api_key",
             )
-    await session.commit()  # bookkeeping only (last use); releases the connection
+    if session.in_transaction():
+        await session.commit()  # bookkeeping only (last use); releases the connection
     if user.role == "erased":  # erasure requested, data kept only under a legal hold
         raise errors.AuthenticationFailed("This account has been closed.", code="account_closed")
     request.state.user_id = user.id

@@ -63,7 +63,8 @@ async def discard(session: AsyncSession) -> None:
     session.info.pop(_AFTER, None)
     actions = session.info.pop(_FAILURE, [])
     try:
-        await session.rollback()
+        if session.in_transaction() or session.new or session.dirty or session.deleted:
+            await session.rollback()  # (nothing begun: no hop through SQLAlchemy's greenlet)
     finally:
         for action in actions:
             try:

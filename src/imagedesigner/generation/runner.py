@@ -24,9 +24,9 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from imagedesigner import errors, webhooks
 from imagedesigner.config import Settings
 from imagedesigner.db import uow
+from imagedesigner.db.bulk import BulkInserter
 from imagedesigner.db.engine import is_lock_timeout
 from imagedesigner.db.models import Generation
-from imagedesigner.db.bulk import BulkInserter
 from imagedesigner.db.writebehind import WriteBehind
 from imagedesigner.generation import jobs, service
 from imagedesigner.generation.normalize import GenerationInput
