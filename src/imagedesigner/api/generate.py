@@ -14,6 +14,7 @@ import asyncio
 import base64
 import ipaddress
 import re
+import secrets
 from datetime import datetime
 
 from fastapi import Request
@@ -118,12 +119,15 @@ def render(
 ) -> JSONResponse:
     warnings = [w.as_dict() for w in [*extra_warnings, *outcome.warnings]]
     data = []
+    images: list[tuple[bytes, bytes]] = []  # (placeholder, base64) spliced in after serialising
     for out in outcome.outputs:
         datum = ImageDatum(revised_prompt=out.image.revised_prompt)
         if response_format == "url":
             datum.url = image_url(request, c, out.image_id, outcome.expires_at)
         else:
-            datum.b64_json = out.image.b64 or base64.b64encode(out.image.data).decode()
+            datum.b64_json = f"b64-{secrets.token_hex(12)}"
+            b64 = out.image.b64.encode("ascii") if out.image.b64 else None
+            images.append((datum.b64_json.encode(), b64 or base64.b64encode(out.image.data)))
         data.append(datum)
     first = outcome.outputs[0].image
     body = ImagesResponse(
@@ -140,8 +144,12 @@ def render(
         warnings=warnings,
         expires_at=int(outcome.expires_at.timestamp()) if outcome.expires_at else None,
     )
+    payload = body.__pydantic_serializer__.to_json(body, exclude_none=True)  # no stdlib json
+    for placeholder, b64 in images:
+        # base64 needs no JSON escaping: a megabyte-sized string is copied in, not scanned
+        payload = payload.replace(placeholder, b64, 1)
     return Response(
-        body.__pydantic_serializer__.to_json(body, exclude_none=True),  # bytes, no stdlib json
+        payload,
         media_type="application/json",
         headers={
             PROVIDER_HEADER: outcome.model.provider,

@@ -4,7 +4,6 @@ server that fetches what a request names can be aimed at anything its network re
 
 from __future__ import annotations
 
-import base64
 import binascii
 import re
 
@@ -37,7 +36,7 @@ def decode_data_url(text: str, *, max_bytes: int, param: str) -> bytes:
             param=param,
         )
     try:
-        return base64.b64decode(payload, validate=True)
+        return binascii.a2b_base64(payload.encode("ascii"), strict_mode=True)  # see providers/_http
     except (binascii.Error, ValueError):
         raise errors.InvalidRequest(
             f"'{param}' is not valid base64 after 'base64,'.", param=param

@@ -467,7 +467,9 @@ def decode_b64(text: Any, label: str) -> bytes:
     if not isinstance(text, str) or not text:
         raise ProviderBadResponse(f"{label} returned an image without data.")
     try:
-        return base64.b64decode(text, validate=True)
+        # strict: the alphabet, padding only at the end; on bytes, C's loop is 2-3x faster than
+        # b64decode(validate=True), whose regex scans a 1.5 MB image a second time
+        return binascii.a2b_base64(text.encode("ascii"), strict_mode=True)
     except (binascii.Error, ValueError) as exc:
         raise ProviderBadResponse(f"{label} returned image data that is not valid base64.") from exc
 
