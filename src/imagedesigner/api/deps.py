@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request, Security
-from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, Request
+from fastapi.security import APIKeyCookie, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from imagedesigner import errors
@@ -60,12 +60,14 @@ def bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
-# Declared for the OpenAPI document only (either one signs a request in); the header and the
-# cookie are read below, so their errors stay ours (OpenAI's envelope, not FastAPI's 403).
-_api_key = HTTPBearer(
+# The two ways to sign a request in, as the OpenAPI document declares them: api/openapi.py puts
+# them on every operation whose dependencies include ``current_user``. They are not dependencies
+# themselves (FastAPI would solve both on every request); the header and the cookie are read
+# below, so their errors stay ours (OpenAI's envelope, not FastAPI's 403).
+API_KEY_SCHEME = HTTPBearer(
     auto_error=False, scheme_name="apiKey", description="An API key: `Bearer idk_...`."
 )
-_session_cookie = APIKeyCookie(
+SESSION_SCHEME = APIKeyCookie(
     name=SESSION_COOKIE,
     auto_error=False,
     scheme_name="session",
@@ -73,13 +75,7 @@ _session_cookie = APIKeyCookie(
 )
 
 
-async def current_user(
-    request: Request,
-    c: ContainerDep,
-    session: SessionDep,
-    _key: Annotated[HTTPAuthorizationCredentials | None, Security(_api_key)],
-    _cookie: Annotated[str | None, Security(_session_cookie)],
-) -> User:
+async def current_user(request: Request, c: ContainerDep, session: SessionDep) -> User:
     """API key (Bearer) first; then the hook for other authenticators (web sessions).
 
     Authentication reads, and at most once a minute records a key's last use; it ends its

@@ -18,8 +18,10 @@ import copy
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel
 
+from imagedesigner.api.deps import API_KEY_SCHEME, SESSION_SCHEME, current_user
 from imagedesigner.api.schemas import ErrorResponse
 from imagedesigner.config import Settings
 
@@ -108,9 +110,40 @@ def _error_components() -> dict[str, Any]:
     return {**defs, "ErrorResponse": schema}
 
 
-def document(schema: dict[str, Any], settings: Settings) -> dict[str, Any]:
+def _requires(dependant: Any, call: Any) -> bool:
+    return dependant.call is call or any(_requires(d, call) for d in dependant.dependencies)
+
+
+def signed_in_operations(app: FastAPI) -> set[tuple[str, str]]:
+    """``(path, method)`` of every operation whose dependencies include ``current_user``."""
+    found = set()
+    for route in iter_route_contexts(app.routes):
+        dependant = getattr(route, "dependant", None)
+        if dependant is not None and _requires(dependant, current_user):
+            found.update((route.path_format, m.lower()) for m in route.methods or ())
+    return found
+
+
+def _security(schema: dict[str, Any], signed_in: set[tuple[str, str]]) -> None:
+    """The sign-in schemes (``api/deps.py``) on the operations that need one; a route's own
+    ``security`` (a signed link that needs none, say) is kept."""
+    schemes = schema["components"].setdefault("securitySchemes", {})
+    for scheme in (API_KEY_SCHEME, SESSION_SCHEME):
+        schemes[scheme.scheme_name] = scheme.model.model_dump(
+            mode="json", by_alias=True, exclude_none=True
+        )
+    for path, item in schema.get("paths", {}).items():
+        for method, operation in item.items():
+            if (path, method) in signed_in:
+                operation.setdefault("security", [{"apiKey": []}, {"session": []}])
+
+
+def document(
+    schema: dict[str, Any], settings: Settings, signed_in: set[tuple[str, str]] = frozenset()
+) -> dict[str, Any]:
     schema = copy.deepcopy(schema)  # parts of it are shared with the routes' declarations
     components = schema.setdefault("components", {}).setdefault("schemas", {})
+    _security(schema, set(signed_in))
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
     for name, value in _error_components().items():
@@ -156,7 +189,7 @@ def install(app: FastAPI, settings: Settings) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = document(generate(), settings)
+            app.openapi_schema = document(generate(), settings, signed_in_operations(app))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
