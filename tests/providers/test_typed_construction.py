@@ -16,6 +16,7 @@ import pytest
 
 from imagedesigner.config import Settings
 from imagedesigner.providers import _http, fal, openai, openrouter
+from imagedesigner.providers._aiohttp import AiohttpTransport
 from imagedesigner.providers.base import ImageRequest, ProviderBadResponse
 from imagedesigner.providers.registry import create_provider
 
@@ -116,8 +117,10 @@ async def test_the_pool_has_the_given_size_and_timeouts(name):
         client = provider._get_client()  # the real network transport: nothing is sent
         # the connect timeout never exceeds the whole call's
         assert client.timeout == httpx.Timeout(connect=2.0, read=2.0, write=2.0, pool=2.0)
-        pool = client._transport._pool  # httpcore's pool behind httpx.AsyncHTTPTransport
-        assert (pool._max_connections, pool._max_keepalive_connections) == (5, 5)
+        transport = client._transport  # aiohttp's pool under httpx's API
+        assert isinstance(transport, AiohttpTransport)
+        connector = transport._get_session().connector
+        assert (connector.limit, connector.limit_per_host) == (5, 0)
         assert provider.base_url == cls.default_base_url
     finally:
         await provider.aclose()

@@ -5,7 +5,8 @@
   ``Settings``: ``providers/registry.py`` maps the settings onto these arguments.
 * :func:`make_client` — one ``httpx.AsyncClient`` (one connection pool) per provider: connect timeout
   ``connect_timeout``, read/write/pool timeouts ``timeout``, no redirects, no event hooks,
-  an injectable transport so tests can mount a local fake.
+  an injectable transport so tests can mount a local fake; without one, the requests go out
+  through aiohttp's client (:class:`~imagedesigner.providers._aiohttp.AiohttpTransport`).
 * :func:`deadline` — the overall per-call deadline (``timeout``) → :class:`ProviderTimeout`.
 * :func:`send` — one request, body streamed through :func:`read_capped` (the response-size cap is
   enforced while reading; the rest of an oversized body is never read), transport failures and
@@ -41,6 +42,7 @@ import orjson
 from imagedesigner import errors
 from imagedesigner.imaging.errors import ImagingError
 from imagedesigner.imaging.hygiene import image_dimensions, sniff, validate_output
+from imagedesigner.providers._aiohttp import AiohttpTransport
 from imagedesigner.providers.base import (
     ModelInfo,
     ProviderAuthError,
@@ -82,6 +84,8 @@ def make_client(
 ) -> httpx.AsyncClient:
     connect = min(connect_timeout, timeout)
     size = max_connections
+    if transport is None:  # aiohttp's pool and parser under httpx's API (see _aiohttp.py)
+        transport = AiohttpTransport(max_connections=size)
     return httpx.AsyncClient(
         # waiting for a free connection counts against the call's total time, not the connect one
         timeout=httpx.Timeout(connect=connect, read=timeout, write=timeout, pool=timeout),
