@@ -11,12 +11,12 @@ configured ``IMAGEDESIGNER_HOST``/``IMAGEDESIGNER_PORT``.
 from __future__ import annotations
 
 import asyncio
-import base64
 import ipaddress
 import re
 import secrets
 from datetime import datetime
 
+import pybase64
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -127,7 +127,7 @@ def render(
         else:
             datum.b64_json = f"b64-{secrets.token_hex(12)}"
             b64 = out.image.b64.encode("ascii") if out.image.b64 else None
-            images.append((datum.b64_json.encode(), b64 or base64.b64encode(out.image.data)))
+            images.append((datum.b64_json.encode(), b64 or pybase64.b64encode(out.image.data)))
         data.append(datum)
     first = outcome.outputs[0].image
     body = ImagesResponse(

@@ -12,9 +12,9 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 
+import pybase64
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict
@@ -134,7 +134,7 @@ async def result_of(
             datum["url"] = generate.image_url(request, c, row.id, job.expires_at)
         else:
             blob = await c.blobs.get(row.blob_key)
-            datum["b64_json"] = base64.b64encode(blob).decode() if blob is not None else None
+            datum["b64_json"] = pybase64.b64encode_as_string(blob) if blob is not None else None
         data.append({k: v for k, v in datum.items() if v is not None})
     body = {
         "created": job.result.get("created"),

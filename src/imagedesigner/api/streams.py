@@ -15,11 +15,11 @@ A client that leaves cancels the job.
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 from collections import defaultdict
 from collections.abc import AsyncIterator
 
+import pybase64
 from fastapi import Request
 from fastapi.responses import StreamingResponse
 
@@ -167,7 +167,7 @@ async def _openai_events(
                     {
                         "type": f"{prefix}.completed",
                         **base,
-                        "b64_json": base64.b64encode(out.image.data).decode(),
+                        "b64_json": pybase64.b64encode_as_string(out.image.data),
                         "usage": finished.outcome.usage or _no_usage(),
                     },
                     f"{prefix}.completed",

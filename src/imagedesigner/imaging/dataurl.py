@@ -7,6 +7,8 @@ from __future__ import annotations
 import binascii
 import re
 
+import pybase64
+
 from imagedesigner import errors
 
 _HEAD = re.compile(r"data:([a-z0-9.+-]+/[a-z0-9.+-]+)?((?:;[a-z0-9.+-]+=[^;,]*)*);base64", re.I)
@@ -36,7 +38,7 @@ def decode_data_url(text: str, *, max_bytes: int, param: str) -> bytes:
             param=param,
         )
     try:
-        return binascii.a2b_base64(payload.encode("ascii"), strict_mode=True)  # see providers/_http
+        return pybase64.b64decode(payload, validate=True)  # SIMD: see providers/_http.py
     except (binascii.Error, ValueError):
         raise errors.InvalidRequest(
             f"'{param}' is not valid base64 after 'base64,'.", param=param
