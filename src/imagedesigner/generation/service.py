@@ -121,7 +121,6 @@ def _transcode(
             img,
             data=transcode(img.data, fmt, **quality),
             media_type=MEDIA_TYPES[fmt],
-            b64=None,  # new bytes: the provider's base64 no longer matches
         )
         for img in images
     ]

@@ -64,9 +64,6 @@ class GeneratedImage:
     height: int
     revised_prompt: str | None = None
     seed: int | None = None
-    # the provider's own base64 of exactly ``data``, kept so a b64_json answer passes it on
-    # instead of encoding it again; anything that changes ``data`` must drop it
-    b64: str | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass

@@ -284,7 +284,6 @@ class OpenAIProvider(_http.HttpProvider):
                     width=w,
                     height=h,
                     revised_prompt=revised if isinstance(revised, str) else None,
-                    b64=item["b64_json"],  # decoded above with validate=True: the same bytes
                 )
             )
         return ProviderResult(
