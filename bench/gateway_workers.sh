@@ -19,12 +19,13 @@
 #        dropped and created afresh; default imagedesigner_bench_workers),
 #        BENCH_REDIS (default redis://127.0.0.1:6379/0; its db is flushed first),
 #        PORT (8300), MODEL (openai/gpt-image-1.5), WORKERS ("1 2"), DURATION (15), REPEAT (2),
-#        EXTRA_SERVE_ARGS, WAIT_IDLE (seconds to wait, before each server starts, for the rest of
+#        ROUNDS (1: how many times the whole "1 2" sequence runs, interleaved, so a neighbour's
+#        load drifts into both), EXTRA_SERVE_ARGS, WAIT_IDLE (seconds to wait, before each server starts, for the rest of
 #        the machine to be idle: under 0.15 cores busy over 3 s; default 0, no wait).
 # Output: the harness's table row per run; per server, the cores the whole machine and the
 # gateway's processes kept busy on average over that server's part (warm-up and settling
-# included), so a loaded machine shows; then req/s, p50, p99 and errors (means of the runs)
-# and the ratio.
+# included), so a loaded machine shows, and the gateway's CPU per served request; then req/s,
+# p50, p99, errors and CPU per request (means over the runs) and the ratio of req/s.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 HARNESS=$(cd "${1:?usage: bench/gateway_workers.sh HARNESS_DIR}" && pwd)
@@ -33,6 +34,7 @@ export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432} PGUSER=${PGUSER:-postg
 DB=${BENCH_DB:-imagedesigner_bench_workers} REDIS=${BENCH_REDIS:-redis://127.0.0.1:6379/0}
 PORT=${PORT:-8300} MODEL=${MODEL:-openai/gpt-image-1.5} WORKERS=${WORKERS:-1 2}
 export DURATION=${DURATION:-15} REPEAT=${REPEAT:-2} SCENARIOS=b
+ROUNDS=${ROUNDS:-1}
 ID=${IMAGEDESIGNER_BIN:-$ROOT/.venv/bin/imagedesigner}
 DATA=$(mktemp -d) MOCK='' GW=''
 stop_gateway() {
@@ -88,37 +90,48 @@ wait_idle() {
   ((${WAIT_IDLE:-0} > 0)) && echo "# machine still busy after ${WAIT_IDLE} s: measuring anyway"
   return 0
 }
-declare -A RPS P50 P99 ERR
-for n in $WORKERS; do
-  if ((n == 1)); then cpus=0 load=1; else cpus=$(seq -s, 0 $(($(nproc) - 1))) load=$cpus; fi
-  taskset -pc "$load" "$MOCK" >/dev/null
-  wait_idle
-  taskset -c "$cpus" "$ID" serve --host 127.0.0.1 --port "$PORT" --workers "$n" ${EXTRA_SERVE_ARGS:-} \
-    >"$DATA/serve-$n.log" 2>&1 & GW=$!
-  for _ in $(seq 150); do  # every worker has started (each logs its start-up)
-    up=$(grep -c 'Application startup complete' "$DATA/serve-$n.log" || true)
-    ((up >= n)) && curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break
-    sleep 0.2
+ROWS=$DATA/rows  # per run: workers req/s p50 p99 errors served, and per server: cpu workers gateway_ms
+: >"$ROWS"
+for round in $(seq "$ROUNDS"); do
+  for n in $WORKERS; do
+    if ((n == 1)); then cpus=0 load=1; else cpus=$(seq -s, 0 $(($(nproc) - 1))) load=$cpus; fi
+    taskset -pc "$load" "$MOCK" >/dev/null
+    wait_idle
+    taskset -c "$cpus" "$ID" serve --host 127.0.0.1 --port "$PORT" --workers "$n" ${EXTRA_SERVE_ARGS:-} \
+      >"$DATA/serve-$n.log" 2>&1 & GW=$!
+    for _ in $(seq 150); do  # every worker has started (each logs its start-up)
+      up=$(grep -c 'Application startup complete' "$DATA/serve-$n.log" || true)
+      ((up >= n)) && curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break
+      sleep 0.2
+    done
+    curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null || { cat "$DATA/serve-$n.log"; exit 1; }
+    echo "# round $round, --workers $n: gateway cpus=$cpus, wrk + mock cpus=$load$( ((n > 1)) && echo ' (shared with the gateway)')"
+    t0=$(date +%s.%N) m0=$(busy_ticks) g0=$(tree_ticks "$GW")
+    out=$(LOAD_CPUS=$load "$HARNESS/run_gateway_bench.sh" "http://127.0.0.1:$PORT" "$MODEL" "$GW" "workers=$n@$cpus")
+    t1=$(date +%s.%N) m1=$(busy_ticks) g1=$(tree_ticks "$GW")
+    echo "$out"
+    # columns: label sc conns up_ms png_B run req/s p50_ms p99_ms errors served ...
+    awk -v n="$n" '$2 == "b" {print "run", n, $7, $8, $9, $10, $11}' <<<"$out" >>"$ROWS"
+    served=$(awk '$2 == "b" {s += $11} END {print s + 0}' <<<"$out")
+    awk -v t0="$t0" -v t1="$t1" -v m=$((m1 - m0)) -v g=$((g1 - g0)) -v hz="$(getconf CLK_TCK)" \
+      -v c="$(nproc)" -v s="$served" -v n="$n" -v rows="$ROWS" 'BEGIN {t = t1 - t0
+      printf "# cpu over %.0f s: machine %.2f of %d cores busy, gateway %.2f, the rest (wrk, mock, PostgreSQL, Redis, others) %.2f; gateway %.2f ms of CPU per served request (warm-up included)\n",
+        t, m / hz / t, c, g / hz / t, (m - g) / hz / t, g * 1000 / hz / s
+      printf "cpu %s %.3f\n", n, g * 1000 / hz / s >> rows}'
+    stop_gateway
   done
-  curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null || { cat "$DATA/serve-$n.log"; exit 1; }
-  echo "# --workers $n: gateway cpus=$cpus, wrk + mock cpus=$load$( ((n > 1)) && echo ' (shared with the gateway)')"
-  t0=$(date +%s.%N) m0=$(busy_ticks) g0=$(tree_ticks "$GW")
-  out=$(LOAD_CPUS=$load "$HARNESS/run_gateway_bench.sh" "http://127.0.0.1:$PORT" "$MODEL" "$GW" "workers=$n@$cpus")
-  t1=$(date +%s.%N) m1=$(busy_ticks) g1=$(tree_ticks "$GW")
-  echo "$out"
-  awk -v t0="$t0" -v t1="$t1" -v m=$((m1 - m0)) -v g=$((g1 - g0)) -v hz="$(getconf CLK_TCK)" -v c="$(nproc)" \
-    'BEGIN {t = t1 - t0; printf "# cpu over %.0f s: machine %.2f of %d cores busy, gateway %.2f, the rest (wrk, mock, PostgreSQL, Redis, others) %.2f\n",
-            t, m / hz / t, c, g / hz / t, (m - g) / hz / t}'
-  # columns: label sc conns up_ms png_B run req/s p50_ms p99_ms errors ...: the mean of the runs
-  read -r RPS[$n] P50[$n] P99[$n] ERR[$n] <<<"$(awk '$2 == "b" {r += $7; p += $8; q += $9; e += $10; k++}
-    END {if (k) printf "%.1f %.2f %.2f %d\n", r / k, p / k, q / k, e}' <<<"$out")"
-  stop_gateway
 done
 echo "# load after: $(uptime | sed 's/.*load average/load average/')"
-printf '%-10s %9s %9s %9s %7s\n' workers req/s p50_ms p99_ms errors
-for n in $WORKERS; do printf '%-10s %9s %9s %9s %7s\n' "$n" "${RPS[$n]}" "${P50[$n]}" "${P99[$n]}" "${ERR[$n]}"; done
-set -- $WORKERS
-if (($# >= 2)); then
-  awk -v a="${RPS[$1]}" -v b="${RPS[$2]}" -v m="$1" -v n="$2" 'BEGIN {
-    printf "ratio req/s workers=%s / workers=%s: %.2fx (target >= 1.7x; with %s workers wrk and the mock share the gateway'"'"'s cores)\n", n, m, b / a, n}'
-fi
+echo "# means over $ROUNDS round(s) x $REPEAT run(s) of ${DURATION} s"
+awk -v order="$WORKERS" '
+  $1 == "run" {k[$2]++; r[$2] += $3; p[$2] += $4; q[$2] += $5; e[$2] += $6}
+  $1 == "cpu" {kc[$2]++; c[$2] += $3}
+  END {
+    printf "%-8s %9s %9s %9s %7s %12s\n", "workers", "req/s", "p50_ms", "p99_ms", "errors", "cpu_ms/req"
+    m = split(order, w, " ")
+    for (i = 1; i <= m; i++) { x = w[i]; if (!(x in k)) continue
+      printf "%-8s %9.1f %9.2f %9.2f %7d %12.2f\n", x, r[x] / k[x], p[x] / k[x], q[x] / k[x], e[x], c[x] / kc[x] }
+    if (m >= 2 && (w[1] in k) && (w[2] in k))
+      printf "ratio req/s workers=%s / workers=%s: %.2fx (target >= 1.7x; with %s workers wrk and the mock share the gateway'"'"'s cores)\n",
+        w[2], w[1], (r[w[2]] / k[w[2]]) / (r[w[1]] / k[w[1]]), w[2]
+  }' "$ROWS"
