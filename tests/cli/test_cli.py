@@ -106,3 +106,30 @@ def test_worker_and_queue_settings_that_cannot_work_are_clear_errors(env, monkey
     result = runner.invoke(app, ["sweep"])  # any command builds the same parts
     assert result.exit_code == 2
     assert "needs a Redis IMAGEDESIGNER_STORAGE_URI" in result.output
+
+
+def test_several_workers_need_postgresql_and_redis(env, monkeypatch):
+    """``serve --workers 2`` refuses, before listening or connecting, what would let each worker
+    keep its own rate-limit budget and key cache (a revoked key still open on the other)."""
+    import uvicorn
+
+    from imagedesigner.cli.main import several_workers_problem
+    from imagedesigner.config import Settings
+
+    started = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: started.append(kw))
+    monkeypatch.delenv("IMAGEDESIGNER_DATABASE_URL", raising=False)  # SQLite
+    monkeypatch.delenv("IMAGEDESIGNER_STORAGE_URI", raising=False)  # memory://
+    result = runner.invoke(app, ["serve", "--workers", "2"])
+    assert result.exit_code == 2 and "IMAGEDESIGNER_DATABASE_URL to PostgreSQL" in result.output
+    # port 1: nothing listens there, so a connection attempt would be a different error
+    monkeypatch.setenv("IMAGEDESIGNER_DATABASE_URL", "postgresql+asyncpg://nobody@127.0.0.1:1/x")
+    result = runner.invoke(app, ["serve", "--workers", "2"])
+    assert result.exit_code == 2 and "needs Redis" in result.output, result.output
+    assert started == []
+
+    pg = {"data_dir": env / "data", "database_url": "postgresql+asyncpg://nobody@127.0.0.1:1/x"}
+    shared = Settings(_env_file=None, **pg, storage_uri="redis://127.0.0.1:6379/0")
+    assert several_workers_problem(shared, 2) is None
+    assert several_workers_problem(Settings(_env_file=None, **pg), 1) is None
+    assert "needs Redis" in several_workers_problem(Settings(_env_file=None, **pg), 2)

@@ -18,7 +18,9 @@ from imagedesigner.cli import accounts as accounts_cli
 from imagedesigner.cli import runtime
 from imagedesigner.cli import staff as staff_cli
 from imagedesigner.cli.runtime import run, run_async
+from imagedesigner.config import Settings
 from imagedesigner.container import Container
+from imagedesigner.infra.notify import shared_across_processes
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="ImageDesigner service CLI.")
 app.add_typer(accounts_cli.users, name="users")
@@ -55,6 +57,28 @@ def _multiprocess_metrics(workers: int) -> Iterator[None]:
             os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
 
 
+def several_workers_problem(settings: Settings, workers: int) -> str | None:
+    """What ``serve --workers N`` (N > 1) lacks, if anything. The processes share only the
+    engines: PostgreSQL for the data, Redis for the rate-limit budgets and for the
+    notifications (job wake-ups, and the key cache cleared on every worker when an account or a
+    key changes). With in-process storage each worker would allow the whole limit on its own,
+    and a key revoked through one worker would still open the others until their cache expires."""
+    if workers <= 1:
+        return None
+    if not settings.resolved_database_url().startswith("postgresql"):
+        return (
+            "--workers above 1 needs a shared database: set IMAGEDESIGNER_DATABASE_URL to "
+            "PostgreSQL, and IMAGEDESIGNER_STORAGE_URI to Redis."
+        )
+    if not shared_across_processes(settings.storage_uri):
+        return (
+            "--workers above 1 needs Redis: set IMAGEDESIGNER_STORAGE_URI=redis://host:6379/0 "
+            "(rate limits shared by the workers; a revoked key or a changed account reaches "
+            "every worker at once, and so do job events)."
+        )
+    return None
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind")] = None,
@@ -69,6 +93,8 @@ def serve(
     from imagedesigner.app import create_app
 
     settings = runtime.settings()
+    if problem := several_workers_problem(settings, workers):
+        raise runtime.fail(problem)  # before any connection: a plain error
     host = host or settings.host
     port = port or settings.port
     users = run(_count_users)
@@ -85,11 +111,6 @@ def serve(
 
     if warning := operator_warning(settings, host):
         logging.getLogger("imagedesigner.serve").warning(warning)
-    if workers > 1 and not settings.resolved_database_url().startswith("postgresql"):
-        raise runtime.fail(
-            "--workers above 1 needs a shared database: set IMAGEDESIGNER_DATABASE_URL to "
-            "PostgreSQL (and IMAGEDESIGNER_STORAGE_URI to Redis for shared limits and job events)."
-        )
     with _multiprocess_metrics(workers):
         uvicorn.run(
             create_app(settings) if workers == 1 else "imagedesigner.app:create_app",

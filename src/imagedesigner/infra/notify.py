@@ -97,7 +97,13 @@ class RedisNotifier(LocalNotifier):
         await self._redis.aclose()
 
 
+def shared_across_processes(storage_uri: str) -> bool:
+    """Whether ``storage_uri`` reaches other processes: Redis, for both the notifier and the
+    rate limits (``memory://`` serves one process only)."""
+    return storage_uri.startswith(("redis://", "rediss://"))
+
+
 def notifier_for(storage_uri: str) -> LocalNotifier:
-    if storage_uri.startswith(("redis://", "rediss://")):
+    if shared_across_processes(storage_uri):
         return RedisNotifier(storage_uri)
     return LocalNotifier()
