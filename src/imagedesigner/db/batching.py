@@ -46,7 +46,9 @@ class Batcher(Generic[T]):
             await self._write(items)
 
     async def _loop(self) -> None:
-        while True:
+        """Runs while there is something to write; ``submit`` starts it again (an idle
+        process does not wake every interval)."""
+        while self._pending:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
             self._wake.clear()
