@@ -62,6 +62,15 @@ class LocalBlobStore:
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self._path(key).unlink, missing_ok=True)
 
+    def _delete_many(self, paths: list[Path]) -> None:
+        for path in paths:
+            path.unlink(missing_ok=True)
+
+    async def delete_many(self, keys: list[str]) -> None:
+        """Several blobs in one hop to a thread (a sweep batch's, say), not one hop each."""
+        if keys:
+            await asyncio.to_thread(self._delete_many, [self._path(k) for k in keys])
+
     def _list(self) -> list[str]:
         out = []
         for shard in self.root.iterdir():
