@@ -12,9 +12,10 @@ sweeper of ``serve`` runs in the same event loop), and a client subprocess sends
 stream of requests at ``--rate`` per second: GET /v1/me, GET /v1/generations?limit=10 and
 POST /v1/images/generations (local/sketch, 256x256, b64_json) in the ratio 2:2:1. After a
 warm-up and ``--baseline`` seconds, the sweep runs (``scheduler.sweep_once_locked``, the entry
-point ``serve`` calls). Latency of the requests sent before the sweep (baseline) and while it
-ran is compared; the sweep's own rate is reported. Finally the remaining rows are checked: held
-users keep everything, everything else expired is gone, rows and blobs.
+point ``serve`` calls), then ``--baseline`` seconds more. Latency of the requests sent before
+and after the sweep (baseline) and while it ran is compared; the sweep's own rate is reported.
+Finally the remaining rows are checked: held users keep everything, everything else expired is
+gone, rows and blobs.
 
 Run: python bench/bench_sweep.py [--rows 100000] [--database-url postgresql+asyncpg://...]
 (a PostgreSQL database is emptied first: pass --reset to allow that).
@@ -125,6 +126,7 @@ async def build(c, rows: int, users: int, blob_fraction: float) -> dict:
     from imagedesigner.storage.base import new_key
 
     rnd = random.Random(7)
+    total = rows + rows // 20  # 5% more are saved to the gallery
     now = c.clock.now()
     ttl = c.settings.content_ttl
     png = _png()
@@ -157,13 +159,13 @@ async def build(c, rows: int, users: int, blob_fraction: float) -> dict:
             ],
         )  # fmt: skip
     counts = dict(expired=0, saved=0, held_expired=0, blobs=0, held_blobs=0)
-    total = rows + rows // 20  # 5% saved
     for start in range(0, total, CHUNK):
         gens, imgs, events, deliveries, attempts = [], [], [], [], []
         for i in range(start, min(total, start + CHUNK)):
             user = user_ids[i % users]
             saved = i >= rows
-            created = now - ttl - timedelta(seconds=rnd.randint(1, 2 * 86400))
+            # written over the two days before their expiry, in order (as a service writes them)
+            created = now - ttl - timedelta(seconds=2 * 86400 * (1 - i / total) + 1)
             job = i % 5 == 0
             gid = new_id("gen")
             gens.append(
@@ -205,10 +207,10 @@ async def build(c, rows: int, users: int, blob_fraction: float) -> dict:
                 did = new_id("whd")
                 deliveries.append(
                     dict(id=did, generation_id=gid, user_id=user, event_type="image.completed",
-                         status="delivered", attempts=1 + i % 2, next_attempt_at=None,
+                         status="delivered", attempts=1 + i // 20 % 2, next_attempt_at=None,
                          created_at=created, finished_at=created, expires_at=created + ttl)
                 )  # fmt: skip
-                for n in range(1 + i % 2):
+                for n in range(1 + i // 20 % 2):
                     attempts.append(
                         dict(delivery_id=did, user_id=user, number=n + 1, attempted_at=created,
                              status_code=200 if n else 503, error=None, duration_ms=40,
@@ -365,12 +367,16 @@ async def main(args) -> None:
         rss = PeakRSS()
         rss_before = rss.proc.memory_info().rss
         rss.start()
+        load_start = os.getloadavg()
         sweep_start = time.time()
         t0 = time.perf_counter()
         report = await sweep_once_locked(c)
         sweep_s = time.perf_counter() - t0
         sweep_end = time.time()
         rss.halt.set()
+        load_end = os.getloadavg()
+        await asyncio.sleep(args.baseline)  # a baseline after too: the machine's load drifts
+        after_end = time.time()
         proc.stdin.close()
         out, _ = await proc.communicate()
         samples = json.loads(out.decode().strip().splitlines()[-1])
@@ -378,14 +384,17 @@ async def main(args) -> None:
         server.should_exit = True
         await serving
         await c.aclose()
-    baseline = [s for s in samples if base_start <= s[0] < sweep_start]
+    before = [s for s in samples if base_start <= s[0] < sweep_start]
     during = [s for s in samples if sweep_start <= s[0] < sweep_end]
+    after = [s for s in samples if sweep_end <= s[0] < after_end]
+    baseline = before + after
     backend = "PostgreSQL" if c.engine.dialect.name == "postgresql" else "SQLite"
     removed = report.get("expired_generations", 0)
     rows_removed = sum(v for k, v in report.items() if k.startswith("expired_"))
     mib = 1024 * 1024
     print(f"backend: {backend}; data set up in {setup:.0f} s: {json.dumps(built)}")
     print(f"sweep report: {json.dumps(report, sort_keys=True)}")
+    print(f"load average (1, 5, 15 min) at sweep start {load_start}, at its end {load_end}")
     print()
     print(f"{'backend':<11} {'expired gens':>12} {'sweep s':>8} {'gens/s':>8} {'rows/s':>8} "
           f"{'blobs/s':>8} {'RSS +MiB':>8}")  # fmt: skip
@@ -397,8 +406,10 @@ async def main(args) -> None:
     print()
     print(f"requests at {args.rate:g}/s (GET /v1/me, GET /v1/generations, POST sketch 2:2:1)")
     print(f"{'phase':<10} {'requests':>8} {'errors':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
+    print(phase_row("before", before)[0])
+    print(phase_row("after", after)[0])
     line, p99_base = phase_row("baseline", baseline)
-    print(line)
+    print(line + "   (before + after)")
     line, p99_during = phase_row("sweep", during)
     print(line)
     for kind in ("me", "list", "generate"):
@@ -430,5 +441,7 @@ if __name__ == "__main__":
     ap.add_argument("--reset", action="store_true", help="allow emptying the PostgreSQL database")
     ap.add_argument("--rate", type=float, default=40.0, help="requests per second")
     ap.add_argument("--warmup", type=float, default=5.0)
-    ap.add_argument("--baseline", type=float, default=30.0, help="seconds before the sweep")
+    ap.add_argument(
+        "--baseline", type=float, default=30.0, help="seconds measured before and after the sweep"
+    )
     uvloop.run(main(ap.parse_args()))

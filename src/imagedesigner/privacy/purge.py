@@ -4,9 +4,9 @@ crash half way leaves at worst rows whose blob is already gone, never an unrefer
 holding content.
 
 Set-based: the rows of every table that go with the chosen rows are named by one condition
-per table (a child's foreign key ``IN`` the parent's condition, nested for grandchildren), so
-a purge is one ``SELECT`` per blob column and one ``DELETE`` per table, whatever the number
-of rows, with no child ids fetched into Python.
+per table (a child's foreign key ``IN`` the ids, a grandchild's ``IN`` the child's rows), so
+purging a chunk of ids is one ``SELECT`` per blob column and one ``DELETE`` per table, with no
+child ids fetched into Python.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from imagedesigner.privacy.datamap import TableEntry, children, data_map
 from imagedesigner.storage.base import BlobStore
 
-CHUNK = 500
+CHUNK = 1000
 
 
 def _pk(entry: TableEntry):
@@ -35,22 +35,30 @@ def chunks(values: Iterable) -> Iterable[list]:
         yield values[i : i + CHUNK]
 
 
-def scope(table: str, where: ColumnElement[bool]) -> dict[str, ColumnElement[bool]]:
-    """For the rows of ``table`` matching ``where``: a condition per table (that table and its
-    descendants) selecting the rows that go with them."""
-    acc: dict[str, list[ColumnElement[bool]]] = {}
+def scope(table: str, ids: list) -> dict[str, ColumnElement[bool]]:
+    """For the rows ``ids`` of ``table``: a condition per table (that table and its
+    descendants) selecting the rows that go with them. A child of ``table`` is named by its
+    foreign key ``IN ids`` itself (an index look-up per id, never a join the planner might
+    answer with a scan of the child table); a grandchild by its foreign key ``IN`` the
+    child's rows."""
+    root = _pk(data_map()[table])
+    acc: dict[str, list[ColumnElement[bool]]] = {table: [root.in_(ids)]}
 
     def walk(name: str, cond: ColumnElement[bool], path: tuple[str, ...]) -> None:
-        acc.setdefault(name, []).append(cond)
         for child in children(name):
             if child.name in path:  # a cycle in the foreign keys: already covered
                 continue
             for fk in child.table.foreign_keys:
-                if fk.column.table.name == name:
-                    parent_rows = select(fk.column).where(cond)
-                    walk(child.name, fk.parent.in_(parent_rows), (*path, child.name))
+                if fk.column.table.name != name:
+                    continue
+                if fk.column is root:
+                    sub = fk.parent.in_(ids)
+                else:
+                    sub = fk.parent.in_(select(fk.column).where(cond))
+                acc.setdefault(child.name, []).append(sub)
+                walk(child.name, sub, (*path, child.name))
 
-    walk(table, where, (table,))
+    walk(table, acc[table][0], (table,))
     return {name: conds[0] if len(conds) == 1 else or_(*conds) for name, conds in acc.items()}
 
 
@@ -64,12 +72,10 @@ async def delete_blobs(blobs: BlobStore, keys: list[str]) -> None:
         await blobs.delete(key)
 
 
-async def purge_where(
-    session: AsyncSession, blobs: BlobStore, table: str, where: ColumnElement[bool]
+async def _purge_chunk(
+    session: AsyncSession, blobs: BlobStore, table: str, ids: list
 ) -> dict[str, int]:
-    """Delete the rows of ``table`` matching ``where``, their descendants and their blobs, in
-    the caller's transaction (the caller commits). Returns counts per table and ``blobs``."""
-    conds = scope(table, where)
+    conds = scope(table, ids)
     entries = data_map()
     keys: list[str] = []
     for name, cond in conds.items():
@@ -96,9 +102,8 @@ async def purge(
 ) -> dict[str, int]:
     """Delete rows ``ids`` of ``table``, their descendants and their blobs, in the caller's
     transaction (the caller commits). Returns counts."""
-    pk = _pk(data_map()[table])
     counts: dict[str, int] = {}
     for chunk in chunks(set(ids)):
-        for name, n in (await purge_where(session, blobs, table, pk.in_(chunk))).items():
+        for name, n in (await _purge_chunk(session, blobs, table, chunk)).items():
             counts[name] = counts.get(name, 0) + n
     return counts

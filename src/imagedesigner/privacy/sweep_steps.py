@@ -19,7 +19,7 @@ from imagedesigner.db import uow
 from imagedesigner.privacy import holds
 from imagedesigner.privacy.datamap import TableEntry, user_tables
 from imagedesigner.privacy.erasure import finish_released
-from imagedesigner.privacy.purge import purge_where
+from imagedesigner.privacy.purge import purge
 from imagedesigner.storage.base import BlobStore
 
 BATCH = 500  # rows of the first batch; later batches are sized to take about BATCH_SECONDS
@@ -69,7 +69,7 @@ async def _expired_batch(
     if not rows:
         return None
     ids = [row[1] for row in rows]
-    for name, count in (await purge_where(session, blobs, entry.name, pk.in_(ids))).items():
+    for name, count in (await purge(session, blobs, entry.name, ids)).items():
         report[f"expired_{name}"] = report.get(f"expired_{name}", 0) + count
     return tuple(rows[-1])
 
