@@ -56,9 +56,9 @@ async def build_account(c: Container, images: int, distinct: int, noise: bool) -
         pngs = [encode(sketch.render(PROMPTS[i % 4], i, 512, 512), "png") for i in range(distinct)]
     async with c.sessions() as s, s.begin():
         user = await accounts.create_user(
-            s, c.clock, email="bench@example.com", password=None, age_confirmed=True
+            s, c.clock.now(), email="bench@example.com", password=None, age_confirmed=True
         )
-        token = (await accounts.create_key(s, c.clock, user)).token
+        token = (await accounts.create_key(s, c.clock.now(), user)).token
     now = c.clock.now()
     for start in range(0, images, 100):
         gens, rows = [], []

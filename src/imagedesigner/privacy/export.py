@@ -190,17 +190,24 @@ async def _blobs(
     pk = list(t.primary_key.columns)[0]
     cols = [pk, t.c[entry.blob]] + ([media] if media is not None else [])
     query = select(*cols).where(t.c[entry.user_link] == user_id).order_by(pk)
-    async with sessions() as session:
-        rows = list((await session.execute(query)).all())
     folder = file_name(entry)
-    for row in rows:
-        data = await blobs.get(row[1])
-        if data is None:
-            continue
-        ext = EXTENSIONS.get(row[2], "bin") if media is not None else "bin"
-        name = f"{folder}/{row[0]}.{ext}"
-        zf.writestr(_info(name, now, zipfile.ZIP_STORED), data)
-        yield name
+    last = None
+    while True:  # a page of rows per short read, not every row at once nor one long read
+        page = query if last is None else query.where(pk > last)
+        async with sessions() as session:
+            rows = (await session.execute(page.limit(ROWS_PER_FETCH))).all()
+        if not rows:
+            return
+        last = rows[-1][0]
+        for row in rows:
+            data = await blobs.get(row[1])
+            if data is None:
+                continue
+            ext = EXTENSIONS.get(row[2], "bin") if media is not None else "bin"
+            name = f"{folder}/{row[0]}.{ext}"
+            zf.writestr(_info(name, now, zipfile.ZIP_STORED), data)
+            del data  # the sink holds the bytes now; not a second copy while suspended
+            yield name
 
 
 def _manifest(now: datetime, counts: dict[str, int], files: list[str]) -> bytes:

@@ -24,6 +24,7 @@ from imagedesigner.infra import metrics
 from imagedesigner.infra.requestlog import sweep_old_logs, sweep_truncate_ips
 from imagedesigner.kit.clock import Clock
 from imagedesigner.privacy import sweep_steps
+from imagedesigner.privacy.purge import delete_blobs
 from imagedesigner.storage.base import BlobStore, key_created_at
 
 log = logging.getLogger("imagedesigner.sweep")
@@ -47,14 +48,9 @@ async def sweep_orphan_blobs(
 ) -> dict[str, int]:
     """Blobs with no row (a crash between blob write and row write) once older than the TTL."""
     cutoff = now - settings.content_ttl
-    candidates = []
-    async for key in blobs.keys():
-        created = key_created_at(key)
-        if created is not None and created <= cutoff:
-            candidates.append(key)
     removed = 0
-    for i in range(0, len(candidates), BATCH):
-        chunk = candidates[i : i + BATCH]
+
+    async def check(chunk: list[str]) -> int:
         async with sessions() as session:
             known = set(
                 (
@@ -63,10 +59,20 @@ async def sweep_orphan_blobs(
                     )
                 ).scalars()
             )
-        for key in chunk:
-            if key not in known:
-                await blobs.delete(key)
-                removed += 1
+        gone = [key for key in chunk if key not in known]
+        await delete_blobs(blobs, gone)
+        return len(gone)
+
+    chunk: list[str] = []  # keys are checked as they are listed, never all held at once
+    async for key in blobs.keys():
+        created = key_created_at(key)
+        if created is not None and created <= cutoff:
+            chunk.append(key)
+            if len(chunk) >= BATCH:
+                removed += await check(chunk)
+                chunk = []
+    if chunk:
+        removed += await check(chunk)
     partial = getattr(blobs, "clean_partial_writes", None)
     if partial is not None:
         removed += await partial(cutoff)

@@ -62,17 +62,27 @@ class LocalBlobStore:
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self._path(key).unlink, missing_ok=True)
 
-    def _list(self) -> list[str]:
-        out = []
-        for shard in self.root.iterdir():
-            if shard.name == ".tmp" or not shard.is_dir():
-                continue
-            out.extend(p.name for p in shard.iterdir() if KEY_PATTERN.match(p.name))
-        return out
+    def _delete_many(self, paths: list[Path]) -> None:
+        for path in paths:
+            path.unlink(missing_ok=True)
+
+    async def delete_many(self, keys: list[str]) -> None:
+        """Several blobs in one hop to a thread (a sweep batch's, say), not one hop each."""
+        if keys:
+            await asyncio.to_thread(self._delete_many, [self._path(k) for k in keys])
+
+    def _shards(self) -> list[Path]:
+        return [p for p in self.root.iterdir() if p.name != ".tmp" and p.is_dir()]
+
+    @staticmethod
+    def _list(shard: Path) -> list[str]:
+        return [p.name for p in shard.iterdir() if KEY_PATTERN.match(p.name)]
 
     async def keys(self) -> AsyncIterator[str]:
-        for key in await asyncio.to_thread(self._list):
-            yield key
+        """Shard by shard (a 256th of the store at a time), not the whole listing at once."""
+        for shard in await asyncio.to_thread(self._shards):
+            for key in await asyncio.to_thread(self._list, shard):
+                yield key
 
     def _clean_tmp(self, cutoff: datetime) -> int:
         """Temp files left by a crash mid-write hold content too: remove those older than
