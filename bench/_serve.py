@@ -79,3 +79,20 @@ def served(extra_env: dict[str, str] | None = None) -> Iterator[Served]:
         finally:
             server.terminate()
             server.wait(10)
+
+
+def offline_settings(data_dir: Path, **overrides):
+    """In-process settings for a benchmark: its own data folder, no rate limit, no provider
+    keys (nothing can leave the machine)."""
+    from imagedesigner.config import Settings
+
+    return Settings(
+        _env_file=None,
+        data_dir=data_dir,
+        secret_key="bench",
+        rate_limit="",
+        openai_api_key=None,
+        openrouter_api_key=None,
+        fal_key=None,
+        **overrides,
+    )

@@ -21,10 +21,10 @@ import zipfile
 from pathlib import Path
 
 import psutil
+from _serve import offline_settings
 
 from imagedesigner.accounts import service as accounts
 from imagedesigner.app import create_app
-from imagedesigner.config import Settings
 from imagedesigner.container import Container
 from imagedesigner.db.models import Generation, StoredImage
 from imagedesigner.imaging import sketch
@@ -169,15 +169,7 @@ class PeakRSS:
 
 async def main(images: int, distinct: int, noise: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(
-            _env_file=None,
-            data_dir=Path(tmp) / "data",
-            secret_key="bench",
-            rate_limit="",
-            openai_api_key=None,
-            openrouter_api_key=None,
-            fal_key=None,
-        )
+        settings = offline_settings(Path(tmp) / "data")
         c = await Container.build(settings)
         try:
             t0 = time.perf_counter()

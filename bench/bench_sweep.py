@@ -39,6 +39,7 @@ from pathlib import Path
 
 import psutil
 import uvloop
+from _serve import offline_settings
 
 PROMPTS = [
     "a red house under a starry night sky with a moon, oil painting, warm light",
@@ -317,7 +318,6 @@ async def main(args) -> None:
 
     from imagedesigner.accounts import service as accounts
     from imagedesigner.app import create_app
-    from imagedesigner.config import Settings
     from imagedesigner.container import Container
     from imagedesigner.retention.scheduler import sweep_once_locked
 
@@ -326,16 +326,7 @@ async def main(args) -> None:
             sys.exit("--database-url PostgreSQL: the database is emptied first; pass --reset")
         await reset_postgres(args.database_url)
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(
-            _env_file=None,
-            data_dir=Path(tmp) / "data",
-            database_url=args.database_url,
-            secret_key="bench",
-            rate_limit="",
-            openai_api_key=None,
-            openrouter_api_key=None,
-            fal_key=None,
-        )
+        settings = offline_settings(Path(tmp) / "data", database_url=args.database_url)
         c = await Container.build(settings)
         t0 = time.perf_counter()
         built = await build(c, args.rows, args.users, args.blob_fraction)
