@@ -263,7 +263,11 @@ async def test_no_http_answer_is_a_protocol_error(server, client, mode):
 
 async def test_no_bytes_in_time_is_a_read_timeout(server):
     server.mode = "hang"
-    c = _http.make_client(timeout=0.3, connect_timeout=1.0)
+    # only the read is short: a connect or pool wait slowed by a busy machine must not race it
+    c = httpx.AsyncClient(
+        transport=AiohttpTransport(max_connections=10),
+        timeout=httpx.Timeout(0.3, connect=10.0, pool=10.0),
+    )
     try:
         with pytest.raises(httpx.ReadTimeout):
             await c.get(server.url + "/slow")
