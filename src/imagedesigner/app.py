@@ -112,6 +112,10 @@ def create_app(
         dependencies=[Depends(storable_parameters)],  # no NUL or lone surrogate in ids
         docs_url=None,  # FastAPI's Swagger UI loads a CDN's script: see web/docs.py
         redoc_url=None,
+        # FastAPI's native OpenTelemetry is off: spans and HTTP metrics would carry paths and
+        # addresses to whatever exporter the environment configures (our metrics are
+        # /metrics, label-checked), and its per-request provider look-ups cost ~1 % CPU
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.trusted_proxies = tuple(settings.trusted_proxies)
     app.state.authenticators = [websession.authenticator]  # after the Bearer key

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import itertools
 import re
 import secrets
 from datetime import datetime
@@ -35,6 +36,11 @@ PROVIDER_HEADER = "X-ImageDesigner-Provider"
 WARNINGS_HEADER = "X-ImageDesigner-Warnings"
 WARNINGS_HEADER_MAX = 1024
 _HOST = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}))(?::([0-9]{1,5}))?")
+# the stand-in for an image's base64 while the answer is serialised: a per-process random
+# prefix and a fixed-width counter (unique, none a prefix of another, no random draw per
+# image)
+_PLACEHOLDER = f"b64-{secrets.token_hex(12)}-"
+_placeholders = itertools.count()
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _UNSPECIFIED = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}  # noqa: S104 - not a bind
 
@@ -125,7 +131,7 @@ def render(
         if response_format == "url":
             datum.url = image_url(request, c, out.image_id, outcome.expires_at)
         else:
-            datum.b64_json = f"b64-{secrets.token_hex(12)}"
+            datum.b64_json = f"{_PLACEHOLDER}{next(_placeholders):016d}"  # fixed width
             # pybase64 (SIMD) encodes a 1 MB image in 0.1 ms: cheaper in memory than keeping the
             # provider's own base64 beside the decoded bytes from its answer until this point
             images.append((datum.b64_json.encode(), pybase64.b64encode(out.image.data)))
