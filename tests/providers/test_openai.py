@@ -179,3 +179,30 @@ async def test_key_not_logged_on_success(state, clock, caplog):
     provider = _provider(state, clock)
     await provider.generate(_model("gpt-image-2"), ImageRequest(prompt="x"))
     assert OPENAI_KEY not in caplog.text
+
+
+def _setting_cookies(app):
+    """The fake, answering every request with a cookie (as a load balancer might)."""
+
+    async def wrapped(scope, receive, send):
+        async def with_cookie(message):
+            if message["type"] == "http.response.start":
+                cookie = (b"set-cookie", b"route=u1-sticky; Path=/")
+                message = {**message, "headers": [*message.get("headers", []), cookie]}
+            await send(message)
+
+        await app(scope, receive, with_cookie)
+
+    return wrapped
+
+
+async def test_a_providers_cookie_never_comes_back(state, clock):
+    """One user's call must not carry what the provider set on another's (kit/httpclient.py)."""
+    app = _setting_cookies(fake_openai.make_app(state, OPENAI_KEY))
+    provider = create_provider("openai", make_settings(), transport=httpx.ASGITransport(app=app))
+    req = ImageRequest(prompt="a lighthouse", n=1, size=(1024, 1024))
+    await provider.generate(_model("gpt-image-1.5"), req)
+    await provider.generate(_model("gpt-image-1.5"), req)
+    await provider.aclose()
+    assert len(state.requests) == 2
+    assert all("cookie" not in r.headers for r in state.requests)

@@ -297,3 +297,18 @@ async def test_the_runner_loop_delivers_without_being_asked(container, client, a
         await asyncio.wait_for(receiver.arrived.wait(), 10)
     got = receiver.received[0]
     assert verify_from_spec(secret, got.headers, got.body, now=int(clock.now().timestamp()))
+
+
+async def test_a_receivers_cookie_never_comes_back(container, client, auth, user_and_key, clock):
+    """A receiver's Set-Cookie is not stored: the next delivery (another job, maybe another
+    user's) carries no cookie (kit/httpclient.py)."""
+    user = user_and_key[0]
+    await create_secret(client, auth)
+    cookie = {"set-cookie": "seen=job-1; Path=/"}
+    async with Receiver(statuses=[500, 204], extra_headers={500: cookie, 204: cookie}) as receiver:
+        await run_job(container, user, receiver.url)
+        await deliver(container)
+        clock.advance(after_backoff(1))
+        await deliver(container)
+    assert len(receiver.received) == 2
+    assert all("cookie" not in r.headers for r in receiver.received)

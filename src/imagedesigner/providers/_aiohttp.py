@@ -103,7 +103,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,
-                cookie_jar=aiohttp.DummyCookieJar(),  # httpx's client keeps the cookies
+                cookie_jar=aiohttp.DummyCookieJar(),  # none kept (kit/httpclient.py)
                 skip_auto_headers=_SKIP_AUTO_HEADERS,
                 auto_decompress=False,
                 trust_env=False,

@@ -42,6 +42,7 @@ import pybase64
 from imagedesigner import errors
 from imagedesigner.imaging.errors import ImagingError
 from imagedesigner.imaging.hygiene import image_dimensions, sniff, validate_output
+from imagedesigner.kit.httpclient import CookielessClient
 from imagedesigner.providers._aiohttp import AiohttpTransport
 from imagedesigner.providers.base import (
     ModelInfo,
@@ -86,7 +87,7 @@ def make_client(
     size = max_connections
     if transport is None:  # aiohttp's pool and parser under httpx's API (see _aiohttp.py)
         transport = AiohttpTransport(max_connections=size)
-    return httpx.AsyncClient(
+    return CookielessClient(  # no provider's cookie comes back with another user's call
         # waiting for a free connection counts against the call's total time, not the connect one
         timeout=httpx.Timeout(connect=connect, read=timeout, write=timeout, pool=timeout),
         limits=httpx.Limits(max_connections=size, max_keepalive_connections=min(size, 100)),

@@ -16,6 +16,7 @@ import httpx
 
 from imagedesigner import __version__
 from imagedesigner.config import Settings
+from imagedesigner.kit.httpclient import CookielessClient
 from imagedesigner.webhooks.urls import address_allowed
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
@@ -90,7 +91,7 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
 def make_client(settings: Settings, *, resolve: Resolver | None = None) -> httpx.AsyncClient:
     seconds = settings.webhook_timeout.total_seconds()
     backend = GuardedBackend(allow_loopback=settings.webhook_allow_loopback, resolve=resolve)
-    return httpx.AsyncClient(
+    return CookielessClient(  # no receiver's cookie comes back on another user's delivery
         transport=GuardedTransport(backend),
         timeout=httpx.Timeout(seconds, connect=min(5.0, seconds)),
         follow_redirects=False,
