@@ -29,7 +29,7 @@ from imagedesigner.api import (
 from imagedesigner.api import errors as api_errors
 from imagedesigner.api import metrics as api_metrics
 from imagedesigner.api import openapi as api_openapi
-from imagedesigner.api.deps import storable_parameters
+from imagedesigner.api.deps import RequestSession, storable_parameters
 from imagedesigner.api.middleware import BodyLimit, Hsts, RequestId, RequestLogMiddleware
 from imagedesigner.api.ratelimit import Limiter
 from imagedesigner.config import Settings
@@ -134,6 +134,7 @@ def create_app(
         if getattr(settings, setting):
             app.include_router(router)
     api_openapi.install(app, settings)
+    app.add_middleware(RequestSession)  # innermost: ends the request's session (api/deps.py)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(RequestLogMiddleware)  # sees 413s too
     app.add_middleware(api_metrics.MetricsMiddleware)  # outermost: times all of it

@@ -3,6 +3,7 @@ signed-in user (API key first, then the browser session)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -25,14 +26,50 @@ async def get_container(request: Request) -> Container:  # async: no threadpool 
 ContainerDep = Annotated[Container, Depends(get_container)]
 
 
-async def get_session(c: ContainerDep):
-    """The request's unit of work. Routes commit it once with ``uow.commit``; whatever was not
-    committed when the request ends is rolled back and its clean-up actions run."""
-    async with c.sessions() as session:
+SESSIONS = "imagedesigner.sessions"  # the scope key of the request's session holder
+
+
+class RequestSession:
+    """Pure ASGI middleware that ends the request's session (see :func:`get_session`) once the
+    app has answered: whatever was not committed is rolled back and its clean-up actions run,
+    shielded from the request's cancellation (a client that leaves)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        holder: list[AsyncSession] = []
+        scope[SESSIONS] = holder
         try:
-            yield session
+            await self.app(scope, receive, send)
         finally:
-            await uow.discard(session)
+            if holder:
+                await asyncio.shield(_end(holder[0]))
+
+
+async def _end(session: AsyncSession) -> None:
+    try:
+        await uow.discard(session)
+    finally:
+        await session.close()
+
+
+async def get_session(request: Request, c: ContainerDep) -> AsyncSession:
+    """The request's unit of work. Routes commit it once with ``uow.commit``; whatever was not
+    committed when the request ends is rolled back and its clean-up actions run.
+
+    A plain dependency, not a ``yield`` one: FastAPI wraps those in an exit stack and an anyio
+    cancel scope per request (about 4 % of a served request's CPU); :class:`RequestSession`
+    ends it instead."""
+    holder = request.scope.get(SESSIONS)
+    if holder is None:
+        raise RuntimeError("get_session needs the RequestSession middleware (see app.py)")
+    if not holder:
+        holder.append(c.sessions())
+    return holder[0]
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]

@@ -5,7 +5,7 @@ or delete rows — they never commit. The transport commits once, with :func:`co
 action succeeded. Work that must follow a successful commit (truncating SQLite's WAL after a
 deletion) is queued with :func:`after_commit`; work that must undo side effects outside the
 database when the action fails (deleting blobs a failed request wrote) with :func:`on_failure`,
-which :func:`discard` runs (the request's session dependency calls it when no commit happened).
+which :func:`discard` runs (for a request, ``api.deps.RequestSession`` calls it when it ends).
 """
 
 from __future__ import annotations
