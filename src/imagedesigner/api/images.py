@@ -108,9 +108,9 @@ async def get_image(
             if not _has_credentials(request):
                 raise
             # a stale link with the owner's own key or session still works for the owner
-            owner = (await current_user(request, c, session)).id
+            owner = (await current_user(request)).id
     else:
-        owner = (await current_user(request, c, session)).id
+        owner = (await current_user(request)).id
     data, media_type = await history.get_image(session, c.blobs, now, owner, image_id)
     headers = dict(IMAGE_HEADERS)
     if download:
