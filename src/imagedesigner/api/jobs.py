@@ -30,7 +30,7 @@ from imagedesigner.db import uow
 from imagedesigner.db.models import Generation, StoredImage, User
 from imagedesigner.generation import jobs
 from imagedesigner.generation.history import live
-from imagedesigner.generation.normalize import GenerationInput, plan
+from imagedesigner.generation.normalize import GenerationInput, Plan, plan
 from imagedesigner.generation.queue import cancel_unclaimed
 from imagedesigner.generation.runner import Work
 from imagedesigner.generation.service import ensure_not_restricted
@@ -207,7 +207,7 @@ async def submit(
     resolved = c.registry.resolve(model_id)
     request.state.model = resolved.model.id
     # a request the model cannot take is refused here, before any job or stream exists
-    plan(
+    checked = plan(
         inp,
         resolved.model,
         strict=c.settings.strict_parameters,
@@ -216,7 +216,8 @@ async def submit(
     is_async = wants_async(request)
     store = response_format == "url" or c.settings.store_b64_outputs or is_async
     if not (is_async or stream or webhook_url) and c.dispatch is c.runner:
-        return await _sync(request, c, user, resolved, inp, kind, response_format, store, extra)
+        args = (resolved, inp, kind, response_format, store, extra, checked)
+        return await _sync(request, c, user, *args)
     job = await jobs.create(
         session,
         c.clock.now(),
@@ -266,6 +267,7 @@ async def _sync(
     response_format: str,
     store: bool,
     extra: list[ParamWarning],
+    checked: Plan,
 ) -> Response:
     """A plain sync request: its job is written once, with its result, and only if it
     succeeds (nobody can follow or cancel it before then: its id is in no answer yet). The
@@ -282,7 +284,7 @@ async def _sync(
         response_format=response_format,
         runner=None,
     )
-    work = Work(row.id, user.id, resolved, inp, store_outputs=store, quiet_row=row)
+    work = Work(row.id, user.id, resolved, inp, store, quiet_row=row, planned=checked)
     finished = await generate.cancel_on_disconnect(request, c.runner.start(work))
     if finished.status != "succeeded":
         raise finished.error or errors.DomainError("The generation was cancelled.")

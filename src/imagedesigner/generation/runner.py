@@ -29,7 +29,7 @@ from imagedesigner.db.engine import is_lock_timeout
 from imagedesigner.db.models import Generation
 from imagedesigner.db.writebehind import WriteBehind
 from imagedesigner.generation import jobs, service
-from imagedesigner.generation.normalize import GenerationInput
+from imagedesigner.generation.normalize import GenerationInput, Plan
 from imagedesigner.infra.notify import LocalNotifier
 from imagedesigner.kit.clock import Clock
 from imagedesigner.providers.registry import Resolved
@@ -58,6 +58,7 @@ class Work:
     # A sync request's job that nobody else can see yet (its id is in no answer until the
     # result): written once, with its result, when it succeeds; nothing at all otherwise.
     quiet_row: Generation | None = None
+    planned: Plan | None = None  # the plan the request was checked with, if it made one
 
 
 @dataclass
@@ -175,6 +176,7 @@ class JobRunner:
             work.inp,
             safety_id=service.safety_identifier(self.settings.resolved_secret(), work.user_id),
             progress=progress,
+            planned=work.planned,
         )
 
     async def _run(self, work: Work) -> Finished:

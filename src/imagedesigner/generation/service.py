@@ -24,7 +24,7 @@ from imagedesigner import errors
 from imagedesigner.config import Settings
 from imagedesigner.db import uow
 from imagedesigner.db.models import Generation, StoredImage, User
-from imagedesigner.generation.normalize import GenerationInput, plan
+from imagedesigner.generation.normalize import GenerationInput, Plan, plan
 from imagedesigner.infra import metrics
 from imagedesigner.kit.ids import new_id
 from imagedesigner.providers.base import (
@@ -135,6 +135,20 @@ class Produced:
     echo: dict[str, str] = field(default_factory=dict)
 
 
+async def _all(one, calls: list[ImageRequest]) -> list[ProviderResult]:
+    """Several calls at once (one needs no task of its own)."""
+    tasks = [asyncio.ensure_future(one(r)) for r in calls]
+    try:
+        return await asyncio.gather(*tasks)
+    except BaseException:
+        # one call failed (or the client left): stop the others, so no provider keeps working
+        # (and billing) on a request whose answer nobody will get
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
 async def produce(
     settings: Settings,
     resolved: Resolved,
@@ -143,11 +157,12 @@ async def produce(
     safety_id: str | None = None,
     progress: ProgressCallback | None = None,
     sleep: Sleep | None = None,
+    planned: Plan | None = None,
 ) -> Produced:
     """Plan the request against the model, make every planned call (a larger ``n`` than the
     model takes per call is split, each with its own seed), and return the images in the
     format asked for. Stores nothing: the API and the CLI both start here."""
-    the_plan = plan(
+    the_plan = planned or plan(  # planned: what the caller already made of this input
         inp,
         resolved.model,
         strict=settings.strict_parameters,
@@ -189,16 +204,7 @@ async def produce(
                     time.perf_counter() - started,
                 )
 
-    tasks = [asyncio.ensure_future(one(r)) for r in calls]
-    try:
-        results = await asyncio.gather(*tasks)
-    except BaseException:
-        # one call failed (or the client left): stop the others, so no provider keeps working
-        # (and billing) on a request whose answer nobody will get
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
+    results = [await one(calls[0])] if len(calls) == 1 else await _all(one, calls)
     images = [img for r in results for img in r.images]
     if not images:
         raise errors.UpstreamError(

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import binascii
+import functools
 import logging
 import math
 import re
@@ -227,6 +228,12 @@ class Reply:
     body: bytes
 
 
+@functools.lru_cache(maxsize=512)
+def _parsed_url(url: str) -> httpx.URL:
+    """The provider's endpoints, parsed once (httpx parses a ``str`` URL on every request)."""
+    return httpx.URL(url)
+
+
 @asynccontextmanager
 async def _exchange(
     client: httpx.AsyncClient,
@@ -240,8 +247,11 @@ async def _exchange(
 ) -> AsyncIterator[httpx.Response]:
     """Open one streamed exchange and yield its 2xx response; a non-2xx status becomes a
     ProviderError, and so does any httpx failure while the caller reads the body."""
+    if "json" in kwargs:  # orjson, not httpx's stdlib encoding: ~35 us less per call
+        kwargs["content"] = orjson.dumps(kwargs.pop("json"))
+        kwargs["headers"] = {"Content-Type": "application/json", **(kwargs.get("headers") or {})}
     try:
-        async with client.stream(method, url, **kwargs) as response:
+        async with client.stream(method, _parsed_url(url), **kwargs) as response:
             if response.status_code >= 400 or response.status_code < 200:
                 body = await _read_error_body(response)
                 info = parse_error(response.status_code, body)
