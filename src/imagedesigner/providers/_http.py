@@ -45,6 +45,7 @@ from imagedesigner.imaging.errors import ImagingError
 from imagedesigner.imaging.hygiene import image_dimensions, sniff, validate_output
 from imagedesigner.kit.httpclient import CookielessClient
 from imagedesigner.providers._aiohttp import AiohttpTransport
+from imagedesigner.providers._lift import json_lifting
 from imagedesigner.providers.base import (
     ModelInfo,
     ProviderAuthError,
@@ -205,6 +206,18 @@ def json_body(data: bytes, label: str) -> Any:
         return orjson.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProviderBadResponse(f"{label} returned a response that is not valid JSON.") from exc
+
+
+def json_object_lifting(data: bytes, label: str, key: str) -> tuple[dict, dict[str, memoryview]]:
+    """:func:`json_object`, with the long base64 values of ``key`` left as bytes
+    (:func:`imagedesigner.providers._lift.json_lifting`)."""
+    try:
+        body, lifted = json_lifting(data, key)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ProviderBadResponse(f"{label} returned a response that is not valid JSON.") from exc
+    if not isinstance(body, dict):
+        raise ProviderBadResponse(f"{label} returned an unexpected JSON response.")
+    return body, lifted
 
 
 def json_object(data: bytes, label: str) -> dict:
@@ -479,7 +492,8 @@ def data_uri(data: bytes, media_type: str) -> str:
 
 
 def decode_b64(text: Any, label: str) -> bytes:
-    if not isinstance(text, str) or not text:
+    """Strict base64 (a ``str``, or the raw bytes :func:`json_object_lifting` cut out)."""
+    if not isinstance(text, str | memoryview) or not text:
         raise ProviderBadResponse(f"{label} returned an image without data.")
     try:
         # pybase64: SIMD, 0.1 ms for a 1.5 MB image where the stdlib's validating decode takes

@@ -27,6 +27,7 @@ import math
 from typing import Unpack
 
 from imagedesigner.providers import _http
+from imagedesigner.providers._lift import lifted_value
 from imagedesigner.providers.base import (
     MEDIA_TYPES,
     GeneratedImage,
@@ -262,7 +263,7 @@ class OpenAIProvider(_http.HttpProvider):
     def _result(
         self, model: ModelInfo, request: ImageRequest, raw: bytes, warnings: list[ParamWarning]
     ) -> ProviderResult:
-        body = _http.json_object(raw, LABEL)
+        body, lifted = _http.json_object_lifting(raw, LABEL, "b64_json")  # see _lift.py
         data = body.get("data")
         if not isinstance(data, list) or not data:
             raise ProviderBadResponse(f"{LABEL} returned no images.")
@@ -274,7 +275,7 @@ class OpenAIProvider(_http.HttpProvider):
         for item in data:
             if not isinstance(item, dict):
                 raise ProviderBadResponse(f"{LABEL} returned an unexpected image entry.")
-            raw_image = _http.decode_b64(item.get("b64_json"), LABEL)
+            raw_image = _http.decode_b64(lifted_value(item.get("b64_json"), lifted), LABEL)
             media_type, w, h = self._check_image(raw_image, MEDIA_TYPES[fmt])
             revised = item.get("revised_prompt")
             images.append(
