@@ -8,6 +8,7 @@ response names the provider that processed it.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import io
 
@@ -369,3 +370,32 @@ async def test_failure_stores_nothing_and_the_request_log_holds_the_error_code(
     assert await stored(container) == 0
     for p in files_under(container.settings.data_dir):
         assert b"canary-logged-failure" not in p.read_bytes()
+
+
+async def test_large_images_come_back_whole_in_pieces(client, auth, fakes, monkeypatch):
+    """Answers with megabyte-sized base64 are sent as pieces (api/generate.py SplicedJSON):
+    the JSON is whole, every image is the provider's to the byte, and Content-Length is right.
+    The fake's images are noise here, so they do not compress below the threshold."""
+    import os
+
+    from imagedesigner.api.generate import SPLICE_MIN
+
+    sent: list[bytes] = []
+
+    def noisy(w, h, fmt="png", color=None):
+        buf = io.BytesIO()
+        Image.frombytes("RGB", (w, h // 2), os.urandom(w * (h // 2) * 3)).save(buf, "PNG")
+        sent.append(buf.getvalue())
+        return sent[-1]
+
+    monkeypatch.setattr(fake_openai, "image_bytes", noisy)
+    r = await client.post(
+        "/v1/images/generations",
+        json={"model": MODELS["openai"], "prompt": "static", "size": "1024x1024", "n": 2},
+        headers=auth,
+    )
+    assert r.status_code == 200, r.text
+    assert int(r.headers["content-length"]) == len(r.content) > 2 * SPLICE_MIN
+    got = [base64.b64decode(d["b64_json"], validate=True) for d in r.json()["data"]]
+    assert got == [sent[0], sent[0]]  # the fake answers n copies of one image
+    assert r.json()["provider"] == "openai"

@@ -152,18 +152,51 @@ def render(
         expires_at=int(outcome.expires_at.timestamp()) if outcome.expires_at else None,
     )
     payload = body.__pydantic_serializer__.to_json(body, exclude_none=True)  # no stdlib json
+    headers = {
+        PROVIDER_HEADER: outcome.model.provider,
+        "Cache-Control": "no-store",
+        **warnings_header(warnings),
+    }
+    # base64 needs no JSON escaping: it goes in where its placeholder is, never scanned
+    if sum(len(b64) for _, b64 in images) >= SPLICE_MIN:
+        return SplicedJSON(_spliced(payload, images), headers)
     for placeholder, b64 in images:
-        # base64 needs no JSON escaping: a megabyte-sized string is copied in, not scanned
         payload = payload.replace(placeholder, b64, 1)
-    return Response(
-        payload,
-        media_type="application/json",
-        headers={
-            PROVIDER_HEADER: outcome.model.provider,
-            "Cache-Control": "no-store",
-            **warnings_header(warnings),
-        },
-    )
+    return Response(payload, media_type="application/json", headers=headers)
+
+
+SPLICE_MIN = 256 * 1024  # bytes of base64 from which the answer is sent in pieces
+
+
+def _spliced(payload: bytes, images: list[tuple[bytes, bytes]]) -> list[bytes]:
+    """The serialised answer cut at each placeholder, with the image's base64 in its place."""
+    parts, pos = [], 0
+    for placeholder, b64 in images:
+        at = payload.index(placeholder, pos)
+        parts += (payload[pos:at], b64)
+        pos = at + len(placeholder)
+    parts.append(payload[pos:])
+    return parts
+
+
+class SplicedJSON(Response):
+    """A JSON answer sent as its pieces (the document around each image's base64), so a
+    megabyte-sized image is not copied once more to join them; Content-Length is their sum."""
+
+    media_type = "application/json"
+
+    def __init__(self, parts: list[bytes], headers: dict[str, str]) -> None:
+        self.parts = parts
+        self.status_code = 200
+        self.background = None
+        self.body = b""
+        self.init_headers({**headers, "Content-Length": str(sum(map(len, parts)))})
+
+    async def __call__(self, scope, receive, send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+        last = len(self.parts) - 1
+        for i, part in enumerate(self.parts):
+            await send({"type": "http.response.body", "body": part, "more_body": i < last})
 
 
 async def cancel_on_disconnect(request: Request, coro):
