@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import binascii
-import functools
 import logging
 import math
 import re
@@ -244,9 +243,9 @@ class Reply:
     body: bytes
 
 
-@functools.lru_cache(maxsize=512)
 def _parsed_url(url: str) -> httpx.URL:
-    """The provider's endpoints, parsed once (httpx parses a ``str`` URL on every request)."""
+    """Parsed per call, never cached: some URLs name one user's request or image (fal's
+    request and CDN links), which must not outlive the call in memory."""
     return httpx.URL(url)
 
 

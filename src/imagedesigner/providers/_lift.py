@@ -20,6 +20,7 @@ What is cut out must be exactly what the parser would have read, or nothing is:
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Any
 
@@ -27,14 +28,15 @@ import orjson
 
 MIN_LIFT = 4096  # bytes: shorter values stay in the document
 _TOKEN = f"lifted-{secrets.token_hex(12)}-"
-_SPACE = b" \t\r\n"
 _COLON, _QUOTE, _BACKSLASH = 0x3A, 0x22, b"\\"
 
 
+_SPACES = re.compile(rb"[ \t\r\n]*")
+
+
 def _skip_space(data: bytes, i: int) -> int:
-    while i < len(data) and data[i] in _SPACE:
-        i += 1
-    return i
+    """JSON whitespace from ``i`` on, skipped in C (a body of spaces must not stall the loop)."""
+    return _SPACES.match(data, i).end()
 
 
 def json_lifting(data: bytes, key: str) -> tuple[Any, dict[str, memoryview]]:
