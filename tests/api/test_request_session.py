@@ -25,6 +25,7 @@ def _app_with_probe(container, seen: dict, *, fail: bool = False, hang: bool = F
 
         async def cleaned() -> None:
             seen["cleaned"] = True
+            seen.setdefault("order", []).append("cleaned")
 
         uow.on_failure(session, cleaned)
         await session.execute(select(func.count()).select_from(User))  # begins a transaction
@@ -46,6 +47,20 @@ async def _email(container, user_id: str) -> str:
         return (await s.get(User, user_id)).email
 
 
+def _recording_starts(app, seen: dict):
+    """The app, noting in ``seen["order"]`` when its answer starts."""
+
+    async def wrapped(scope, receive, send):
+        async def noted(message):
+            if message["type"] == "http.response.start":
+                seen.setdefault("order", []).append("response-start")
+            await send(message)
+
+        await app(scope, receive, noted)
+
+    return wrapped
+
+
 async def _client(app):
     import httpx
 
@@ -56,11 +71,13 @@ async def _client(app):
 async def test_a_failed_request_is_rolled_back_and_cleaned_up(container):
     user, _ = await make_user(container)
     seen: dict = {"user_id": user.id}
-    async with await _client(_app_with_probe(container, seen, fail=True)) as client:
+    app = _recording_starts(_app_with_probe(container, seen, fail=True), seen)
+    async with await _client(app) as client:
         response = await client.post("/test-probe")
     assert response.status_code == 400
     assert seen["same"], "one session per request"
     assert seen["cleaned"]
+    assert seen["order"] == ["cleaned", "response-start"], "rolled back before the error goes out"
     assert not seen["session"].in_transaction()
     assert await _email(container, user.id) == "ada@example.com"
 

@@ -30,9 +30,11 @@ SESSIONS = "imagedesigner.sessions"  # the scope key of the request's session ho
 
 
 class RequestSession:
-    """Pure ASGI middleware that ends the request's session (see :func:`get_session`) once the
-    app has answered: whatever was not committed is rolled back and its clean-up actions run,
-    shielded from the request's cancellation (a client that leaves)."""
+    """Pure ASGI middleware that ends the request's session (see :func:`get_session`):
+    whatever was not committed is rolled back and its clean-up actions run, shielded from the
+    request's cancellation (a client that leaves). An error is answered only once that is
+    done (a client retrying at once meets no lock and no leftover blob); any other answer
+    ends it when the app is done (a streamed body may still read)."""
 
     def __init__(self, app) -> None:
         self.app = app
@@ -43,11 +45,21 @@ class RequestSession:
             return
         holder: list[AsyncSession] = []
         scope[SESSIONS] = holder
+
+        async def ending_before_an_error(message) -> None:
+            if message["type"] == "http.response.start" and message["status"] >= 400:
+                await _end_held(holder)
+            await send(message)
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, ending_before_an_error)
         finally:
-            if holder:
-                await asyncio.shield(_end(holder[0]))
+            await _end_held(holder)
+
+
+async def _end_held(holder: list[AsyncSession]) -> None:
+    if holder:
+        await asyncio.shield(_end(holder.pop()))
 
 
 async def _end(session: AsyncSession) -> None:

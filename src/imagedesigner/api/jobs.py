@@ -216,8 +216,9 @@ async def submit(
     is_async = wants_async(request)
     store = response_format == "url" or c.settings.store_b64_outputs or is_async
     if not (is_async or stream or webhook_url) and c.dispatch is c.runner:
-        args = (resolved, inp, kind, response_format, store, extra, checked)
-        return await _sync(request, c, user, *args)
+        return await _sync(
+            request, c, user, resolved, inp, kind, response_format, store, extra, checked
+        )
     job = await jobs.create(
         session,
         c.clock.now(),

@@ -243,12 +243,6 @@ class Reply:
     body: bytes
 
 
-def _parsed_url(url: str) -> httpx.URL:
-    """Parsed per call, never cached: some URLs name one user's request or image (fal's
-    request and CDN links), which must not outlive the call in memory."""
-    return httpx.URL(url)
-
-
 @asynccontextmanager
 async def _exchange(
     client: httpx.AsyncClient,
@@ -266,7 +260,7 @@ async def _exchange(
         kwargs["content"] = orjson.dumps(kwargs.pop("json"))
         kwargs["headers"] = {"Content-Type": "application/json", **(kwargs.get("headers") or {})}
     try:
-        async with client.stream(method, _parsed_url(url), **kwargs) as response:
+        async with client.stream(method, url, **kwargs) as response:
             if response.status_code >= 400 or response.status_code < 200:
                 body = await _read_error_body(response)
                 info = parse_error(response.status_code, body)

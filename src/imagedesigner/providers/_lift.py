@@ -29,8 +29,6 @@ import orjson
 MIN_LIFT = 4096  # bytes: shorter values stay in the document
 _TOKEN = f"lifted-{secrets.token_hex(12)}-"
 _COLON, _QUOTE, _BACKSLASH = 0x3A, 0x22, b"\\"
-
-
 _SPACES = re.compile(rb"[ \t\r\n]*")
 
 
