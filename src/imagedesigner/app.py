@@ -35,6 +35,7 @@ from imagedesigner.api.ratelimit import Limiter
 from imagedesigner.config import Settings
 from imagedesigner.container import Container
 from imagedesigner.infra import logging as log_hygiene
+from imagedesigner.infra import memory
 from imagedesigner.retention import scheduler
 from imagedesigner.web import assets, docs, pages, staff_pages
 from imagedesigner.web import policy as policy_pages
@@ -97,6 +98,9 @@ def create_app(
         app.state.container = c
         await c.start()
         async with contextlib.AsyncExitStack() as stack:
+            stack.enter_context(memory.young_threshold(settings.gc_young_threshold))
+            trim_every = settings.memory_trim_interval.total_seconds()
+            await stack.enter_async_context(memory.trimming(trim_every))
             app.state.metrics_port = await stack.enter_async_context(api_metrics.serving(c))
             if run_sweeper:
                 await stack.enter_async_context(scheduler.running(c))

@@ -138,6 +138,7 @@ def worker(
     from imagedesigner.generation.queue import check_queue_settings
     from imagedesigner.generation.worker import serve_worker
     from imagedesigner.infra import logging as log_hygiene
+    from imagedesigner.infra import memory
 
     settings = runtime.settings()
     if settings.job_queue != "procrastinate":
@@ -157,7 +158,10 @@ def worker(
         c = await Container.build(settings)
         try:
             await c.start()  # heartbeats, the reaper, webhook delivery
-            await serve_worker(c.runner, c.registry, c.blobs, settings, size)
+            trim_every = settings.memory_trim_interval.total_seconds()
+            with memory.young_threshold(settings.gc_young_threshold):
+                async with memory.trimming(trim_every):
+                    await serve_worker(c.runner, c.registry, c.blobs, settings, size)
         finally:
             await c.aclose()
 

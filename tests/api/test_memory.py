@@ -1,0 +1,119 @@
+"""The served app's memory settings (infra/memory.py): the young generation is collected every
+IMAGEDESIGNER_GC_YOUNG_THRESHOLD net allocations (Python's 700 made full collections of the heap
+take about 40 % of the CPU with 1,000 requests in flight: docs/benchmarks.md), with the process's
+own setting given back; freed heap memory is handed back every IMAGEDESIGNER_MEMORY_TRIM_INTERVAL."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from datetime import timedelta
+
+import pytest
+from pydantic import ValidationError
+
+from imagedesigner.app import create_app
+from imagedesigner.config import Settings
+from imagedesigner.infra import memory
+from imagedesigner.infra.memory import young_threshold
+
+
+def test_the_threshold_holds_inside_and_is_restored_after():
+    before = gc.get_threshold()
+    with young_threshold(12_345):
+        assert gc.get_threshold() == (12_345, *before[1:])
+    assert gc.get_threshold() == before
+
+
+def test_zero_keeps_pythons_own_setting():
+    before = gc.get_threshold()
+    with young_threshold(0):
+        assert gc.get_threshold() == before
+
+
+def test_restored_when_the_body_fails():
+    before = gc.get_threshold()
+    with pytest.raises(RuntimeError), young_threshold(9_999):
+        raise RuntimeError
+    assert gc.get_threshold() == before
+
+
+async def test_the_served_app_uses_the_setting_for_its_lifetime(settings, monkeypatch):
+    before = gc.get_threshold()
+    trims = []
+    real = memory.trimming
+    monkeypatch.setattr(memory, "trimming", lambda interval: _recorded(real, trims, interval))
+    app = create_app(settings, run_sweeper=False)
+    async with app.router.lifespan_context(app):
+        assert gc.get_threshold()[0] == settings.gc_young_threshold == 10_000
+        assert trims == [5.0]  # IMAGEDESIGNER_MEMORY_TRIM_INTERVAL's default
+    assert gc.get_threshold() == before
+
+
+def _recorded(real, calls: list, interval: float):
+    calls.append(interval)
+    return real(0)
+
+
+class Ticks:
+    """A sleep that returns at once and counts, so the loop's rounds are driven, not waited."""
+
+    def __init__(self) -> None:
+        self.slept: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        await asyncio.sleep(0)
+
+
+async def _until(condition, rounds: int = 1000) -> None:
+    for _ in range(rounds):
+        if condition():
+            return
+        await asyncio.sleep(0.001)
+    raise AssertionError("condition not reached")
+
+
+async def test_trimming_calls_trim_every_interval_and_stops_on_exit():
+    calls, ticks = [], Ticks()
+    async with memory.trimming(5.0, lambda: calls.append(1), sleep=ticks):
+        await _until(lambda: len(calls) >= 3)
+    done = len(calls)
+    await asyncio.sleep(0.01)
+    assert len(calls) == done  # nothing after the block
+    assert set(ticks.slept) == {5.0}
+
+
+async def test_a_failing_trim_is_logged_and_trimming_goes_on(caplog):
+    calls, ticks = [], Ticks()
+
+    def trim():
+        calls.append(1)
+        raise OSError("no")
+
+    async with memory.trimming(1.0, trim, sleep=ticks):
+        await _until(lambda: len(calls) >= 2)
+    assert "malloc_trim failed: OSError" in caplog.text
+
+
+async def test_interval_zero_runs_nothing():
+    calls, ticks = [], Ticks()
+    async with memory.trimming(0, lambda: calls.append(1), sleep=ticks):
+        await asyncio.sleep(0.01)
+    assert calls == [] and ticks.slept == []
+
+
+def test_glibc_trim_is_callable_here():
+    trim = memory.glibc_trim()  # this machine runs glibc
+    assert trim is not None
+    assert trim() in (0, 1)
+
+
+def test_the_setting_comes_from_the_environment_and_refuses_a_negative(monkeypatch, tmp_path):
+    monkeypatch.setenv("IMAGEDESIGNER_GC_YOUNG_THRESHOLD", "25000")
+    assert Settings(data_dir=tmp_path).gc_young_threshold == 25_000
+    monkeypatch.setenv("IMAGEDESIGNER_MEMORY_TRIM_INTERVAL", "0s")
+    assert Settings(data_dir=tmp_path).memory_trim_interval == timedelta(0)
+    monkeypatch.setenv("IMAGEDESIGNER_GC_YOUNG_THRESHOLD", "-1")
+    with pytest.raises(ValidationError):
+        Settings(data_dir=tmp_path)
