@@ -144,7 +144,8 @@ class JobRunner:
 
     async def _run_quiet(self, work: Work) -> Finished:
         """A sync request's job: the provider call under the same per-provider bound, then
-        one transaction with the row, its result and its one event."""
+        one transaction with the row, its result and its one event (images not kept: the row
+        alone, written behind)."""
         self._quiet.add(work.job_id)
         try:
             async with self._gate(work.resolved.model.provider):
@@ -165,8 +166,8 @@ class JobRunner:
         assert job is not None  # noqa: S101 - only quiet jobs come here
         job.started_at = job.created_at
         outcome = service.unstored_outcome(job, work.resolved.model, produced, now)
-        event = jobs.new_event(job, "completed", {"images": len(outcome.outputs)}, now, self._ttl)
-        await self.history.add([job, event])
+        # the row alone: its one event, completed, is implied by it (jobs.implied_events)
+        await self.history.add([job])
         return Finished("succeeded", outcome=outcome)
 
     def _produce(self, work: Work, progress) -> Awaitable[service.Produced]:
