@@ -205,3 +205,18 @@ def test_argument_defaults_are_the_settings_defaults():
         ):
             assert getattr(mapped, attr) == getattr(bare, attr), (name, attr)
     assert openai.OpenAIProvider().send_safety_identifier is defaults.openai_send_safety_identifier
+
+
+def test_fixed_endpoints_are_parsed_once_and_follow_the_base_url():
+    import httpx
+
+    from imagedesigner.providers.openai import OpenAIProvider
+
+    provider = OpenAIProvider(api_key="sk-test", base_url="http://127.0.0.1:9/v1/")
+    first = provider.endpoint("/images/generations")
+    assert isinstance(first, httpx.URL)
+    assert str(first) == "http://127.0.0.1:9/v1/images/generations"
+    assert provider.endpoint("/images/generations") is first  # parsed once
+    assert str(provider.endpoint("/images/edits")) == "http://127.0.0.1:9/v1/images/edits"
+    other = OpenAIProvider(api_key="sk-test", base_url="http://127.0.0.1:10/v1")
+    assert str(other.endpoint("/images/generations")).startswith("http://127.0.0.1:10/")

@@ -236,10 +236,10 @@ class OpenAIProvider(_http.HttpProvider):
             ]
             if request.mask is not None:
                 files.append(("mask", ("mask.png", request.mask.data, request.mask.media_type)))
-            url = f"{self.base_url}/images/edits"
+            url = self.endpoint("/images/edits")
             kwargs: dict = {"data": {k: _form(v) for k, v in fields.items()}, "files": files}
         else:
-            url = f"{self.base_url}/images/generations"
+            url = self.endpoint("/images/generations")
             kwargs = {"json": fields}
         if progress is not None:
             await progress(running())

@@ -310,7 +310,7 @@ class OpenRouterProvider(_http.HttpProvider):
         if progress is not None:
             await progress({"stage": "running"})
         async with self._deadline():
-            reply = await self._send("POST", f"{self.base_url}/chat/completions", json=body)
+            reply = await self._send("POST", self.endpoint("/chat/completions"), json=body)
         return self._result(model, request, reply.body, warnings, key)
 
     def _result(
