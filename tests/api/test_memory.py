@@ -1,7 +1,8 @@
 """The served app's memory settings (infra/memory.py): the young generation is collected every
 IMAGEDESIGNER_GC_YOUNG_THRESHOLD net allocations (Python's 700 made full collections of the heap
-take about 40 % of the CPU with 1,000 requests in flight: docs/benchmarks.md), with the process's
-own setting given back; freed heap memory is handed back every IMAGEDESIGNER_MEMORY_TRIM_INTERVAL."""
+take about 40 % of the CPU with 1,000 requests in flight: docs/benchmarks.md) and the middle one
+every IMAGEDESIGNER_GC_MIDDLE_THRESHOLD young collections, with the process's own setting given
+back; freed heap memory is handed back every IMAGEDESIGNER_MEMORY_TRIM_INTERVAL."""
 
 from __future__ import annotations
 
@@ -15,25 +16,27 @@ from pydantic import ValidationError
 from imagedesigner.app import create_app
 from imagedesigner.config import Settings
 from imagedesigner.infra import memory
-from imagedesigner.infra.memory import young_threshold
+from imagedesigner.infra.memory import gc_thresholds
 
 
-def test_the_threshold_holds_inside_and_is_restored_after():
+def test_the_thresholds_hold_inside_and_are_restored_after():
     before = gc.get_threshold()
-    with young_threshold(12_345):
-        assert gc.get_threshold() == (12_345, *before[1:])
+    with gc_thresholds(12_345, 77):
+        assert gc.get_threshold() == (12_345, 77, before[2])
     assert gc.get_threshold() == before
 
 
 def test_zero_keeps_pythons_own_setting():
     before = gc.get_threshold()
-    with young_threshold(0):
+    with gc_thresholds(0, 0):
         assert gc.get_threshold() == before
+    with gc_thresholds(5_000):
+        assert gc.get_threshold() == (5_000, *before[1:])
 
 
 def test_restored_when_the_body_fails():
     before = gc.get_threshold()
-    with pytest.raises(RuntimeError), young_threshold(9_999):
+    with pytest.raises(RuntimeError), gc_thresholds(9_999, 99):
         raise RuntimeError
     assert gc.get_threshold() == before
 
@@ -45,7 +48,8 @@ async def test_the_served_app_uses_the_setting_for_its_lifetime(settings, monkey
     monkeypatch.setattr(memory, "trimming", lambda interval: _recorded(real, trims, interval))
     app = create_app(settings, run_sweeper=False)
     async with app.router.lifespan_context(app):
-        assert gc.get_threshold()[0] == settings.gc_young_threshold == 10_000
+        assert gc.get_threshold()[:2] == (10_000, 100)
+        assert (settings.gc_young_threshold, settings.gc_middle_threshold) == (10_000, 100)
         assert trims == [5.0]  # IMAGEDESIGNER_MEMORY_TRIM_INTERVAL's default
     assert gc.get_threshold() == before
 
@@ -111,7 +115,9 @@ def test_glibc_trim_is_callable_here():
 
 def test_the_setting_comes_from_the_environment_and_refuses_a_negative(monkeypatch, tmp_path):
     monkeypatch.setenv("IMAGEDESIGNER_GC_YOUNG_THRESHOLD", "25000")
-    assert Settings(data_dir=tmp_path).gc_young_threshold == 25_000
+    monkeypatch.setenv("IMAGEDESIGNER_GC_MIDDLE_THRESHOLD", "20")
+    read = Settings(data_dir=tmp_path)
+    assert (read.gc_young_threshold, read.gc_middle_threshold) == (25_000, 20)
     monkeypatch.setenv("IMAGEDESIGNER_MEMORY_TRIM_INTERVAL", "0s")
     assert Settings(data_dir=tmp_path).memory_trim_interval == timedelta(0)
     monkeypatch.setenv("IMAGEDESIGNER_GC_YOUNG_THRESHOLD", "-1")

@@ -159,7 +159,7 @@ def worker(
         try:
             await c.start()  # heartbeats, the reaper, webhook delivery
             trim_every = settings.memory_trim_interval.total_seconds()
-            with memory.young_threshold(settings.gc_young_threshold):
+            with memory.gc_thresholds(settings.gc_young_threshold, settings.gc_middle_threshold):
                 async with memory.trimming(trim_every):
                     await serve_worker(c.runner, c.registry, c.blobs, settings, size)
         finally:
