@@ -74,8 +74,8 @@ class Settings(BaseSettings):
     history_write_batch: Duration = timedelta(milliseconds=20)  # unkept sync jobs' rows, grouped
     key_cache_ttl: Duration = timedelta(seconds=10)  # API keys known without a look-up; 0 off
     request_log_batch: Duration = timedelta(milliseconds=50)  # rows grouped into one INSERT
-    # while serving: allocations between young garbage collections (0: Python's own 700), and
-    # young collections between collections of the middle generation (0: Python's own 10)
+    # while serving: allocations between young garbage collections (Python's own: 700), and
+    # young collections between collections of the middle generation (Python's: 10); 0 leaves it
     gc_young_threshold: int = Field(10_000, ge=0)
     gc_middle_threshold: int = Field(100, ge=0)
     memory_trim_interval: Duration = timedelta(seconds=5)  # freed heap back to the system; 0 off

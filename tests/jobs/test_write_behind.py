@@ -57,3 +57,15 @@ async def test_an_account_erased_before_the_write_gets_no_row(client, auth, cont
     await container.runner.history.flush()
     assert await count(container, Generation) == 0
     assert container.runner.history.dropped == 1
+
+
+def test_only_a_row_written_behind_implies_its_event():
+    """Any other job's events were stored; once swept (a saved job's expire too) it has none."""
+    from imagedesigner.generation.jobs import implied_events
+
+    behind = Generation(id="gen_a", user_id="usr_a", status="succeeded", result={"stored": False})
+    assert [(e.type, e.seq) for e in implied_events(behind)] == [("completed", 1)]
+    kept = Generation(id="gen_b", user_id="usr_a", status="succeeded", result={"stored": True})
+    assert implied_events(kept) == []
+    failed = Generation(id="gen_c", user_id="usr_a", status="failed", result=None)
+    assert implied_events(failed) == []

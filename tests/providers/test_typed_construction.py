@@ -220,3 +220,5 @@ def test_fixed_endpoints_are_parsed_once_and_follow_the_base_url():
     assert str(provider.endpoint("/images/edits")) == "http://127.0.0.1:9/v1/images/edits"
     other = OpenAIProvider(api_key="sk-test", base_url="http://127.0.0.1:10/v1")
     assert str(other.endpoint("/images/generations")).startswith("http://127.0.0.1:10/")
+    other.base_url = "http://127.0.0.1:11/v1"  # a changed base is parsed anew
+    assert str(other.endpoint("/images/generations")).startswith("http://127.0.0.1:11/")

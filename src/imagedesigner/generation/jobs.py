@@ -208,8 +208,11 @@ async def events_after(
 def implied_events(job: Generation) -> list[JobEvent]:
     """The events of a job that has none stored. A sync job whose images are not kept is
     written as its row alone, after it succeeded (one row less per request on the gateway's
-    hottest path): its one event, ``completed``, follows from the row. Not added to a session."""
-    if job.status != "succeeded":
+    hottest path): its one event, ``completed``, follows from the row. Only those rows (their
+    result says ``stored: false``): any other job's events were stored, and once the sweep has
+    taken them (they expire with the content TTL, a saved job's too) there are none to show.
+    Not added to a session."""
+    if job.status != "succeeded" or (job.result or {}).get("stored") is not False:
         return []
     at = job.finished_at or job.created_at
     event = JobEvent(

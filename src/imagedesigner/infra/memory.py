@@ -13,8 +13,9 @@ heap memory handed back to the system.
   (``docs/benchmarks.md``).
 * :func:`trimming`. glibc keeps memory that was freed in the middle of its heaps: after
   megabyte-sized images have passed through, 40 MiB or more stays resident that nothing uses.
-  ``malloc_trim(0)`` every few seconds (about 1 ms, in a thread) gives it back. Elsewhere than
-  glibc there is nothing to call and nothing is done.
+  ``malloc_trim(0)`` every few seconds gives it back: about 1 ms, in a thread so the event
+  loop keeps running Python (an allocation that needs the arena being trimmed waits for it).
+  Elsewhere than glibc there is nothing to call and nothing is done.
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ log = logging.getLogger("imagedesigner.memory")
 @contextlib.contextmanager
 def gc_thresholds(young: int, middle: int = 0) -> Iterator[None]:
     """While inside, the young generation is collected every ``young`` net allocations and the
-    middle one every ``middle`` young collections (0: Python's own setting for that one); the
-    previous thresholds are back afterwards."""
+    middle one every ``middle`` young collections (0: that one is left as it is); the previous
+    thresholds are back afterwards."""
     before = gc.get_threshold()
     gc.set_threshold(young or before[0], middle or before[1], before[2])
     try:

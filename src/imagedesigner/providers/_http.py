@@ -608,15 +608,16 @@ class HttpProvider:
         self._api_key = api_key or None
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
-        self._endpoints: dict[str, httpx.URL] = {}
+        self._endpoints: dict[tuple[str, str], httpx.URL] = {}
 
     def endpoint(self, path: str) -> httpx.URL:
         """One of this provider's fixed endpoints, ``base_url`` + a constant ``path``, parsed
         once (httpx's parse was ~80 us of a call). Only constant paths: a URL that names a
         request or an image (fal's) stays a string, parsed per call and gone with it."""
-        found = self._endpoints.get(path)
+        key = (self.base_url, path)
+        found = self._endpoints.get(key)
         if found is None:
-            found = self._endpoints[path] = httpx.URL(f"{self.base_url}{path}")
+            found = self._endpoints[key] = httpx.URL(f"{self.base_url}{path}")
         return found
 
     @property
