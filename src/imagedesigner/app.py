@@ -98,11 +98,7 @@ def create_app(
         app.state.container = c
         await c.start()
         async with contextlib.AsyncExitStack() as stack:
-            stack.enter_context(
-                memory.gc_thresholds(settings.gc_young_threshold, settings.gc_middle_threshold)
-            )
-            trim_every = settings.memory_trim_interval.total_seconds()
-            await stack.enter_async_context(memory.trimming(trim_every))
+            await stack.enter_async_context(memory.serving(settings))
             app.state.metrics_port = await stack.enter_async_context(api_metrics.serving(c))
             if run_sweeper:
                 await stack.enter_async_context(scheduler.running(c))

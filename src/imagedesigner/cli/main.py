@@ -158,10 +158,8 @@ def worker(
         c = await Container.build(settings)
         try:
             await c.start()  # heartbeats, the reaper, webhook delivery
-            trim_every = settings.memory_trim_interval.total_seconds()
-            with memory.gc_thresholds(settings.gc_young_threshold, settings.gc_middle_threshold):
-                async with memory.trimming(trim_every):
-                    await serve_worker(c.runner, c.registry, c.blobs, settings, size)
+            async with memory.serving(settings):  # GC thresholds, freed heap given back
+                await serve_worker(c.runner, c.registry, c.blobs, settings, size)
         finally:
             await c.aclose()
 

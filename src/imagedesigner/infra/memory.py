@@ -28,6 +28,8 @@ import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
+from imagedesigner.config import Settings
+
 log = logging.getLogger("imagedesigner.memory")
 
 
@@ -83,3 +85,11 @@ async def trimming(
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+@contextlib.asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[None]:
+    """Both, as the settings say, for a process that serves (the app's lifespan, a worker)."""
+    with gc_thresholds(settings.gc_young_threshold, settings.gc_middle_threshold):
+        async with trimming(settings.memory_trim_interval.total_seconds()):
+            yield
