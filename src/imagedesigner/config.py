@@ -79,6 +79,7 @@ class Settings(BaseSettings):
     gc_young_threshold: int = Field(10_000, ge=0)
     gc_middle_threshold: int = Field(100, ge=0)
     memory_trim_interval: Duration = timedelta(seconds=5)  # freed heap back to the system; 0 off
+    memory_heap_keep: int = Field(64 * 2**20, ge=0)  # bytes of freed heap kept between trims; 0 off
     api_docs: bool = False  # serve /docs (a self-contained page); /openapi.json is always on
     metrics_token: SecretStr | None = None  # GET /metrics with "Bearer <token>"; unset: 404
     metrics_port: int | None = None  # also serve /metrics on this port (0: any free one)

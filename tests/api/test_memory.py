@@ -2,12 +2,16 @@
 IMAGEDESIGNER_GC_YOUNG_THRESHOLD net allocations (Python's 700 made full collections of the heap
 take about 40 % of the CPU with 1,000 requests in flight: docs/benchmarks.md) and the middle one
 every IMAGEDESIGNER_GC_MIDDLE_THRESHOLD young collections, with the process's own setting given
-back; freed heap memory is handed back every IMAGEDESIGNER_MEMORY_TRIM_INTERVAL."""
+back; freed heap memory is handed back every IMAGEDESIGNER_MEMORY_TRIM_INTERVAL, and up to
+IMAGEDESIGNER_MEMORY_HEAP_KEEP bytes of it are kept for reuse in between (glibc handing back
+every large block at once made each megabyte body a page fault per 4 KiB)."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -46,8 +50,11 @@ async def test_the_served_app_uses_the_setting_for_its_lifetime(settings, monkey
     trims = []
     real = memory.trimming
     monkeypatch.setattr(memory, "trimming", lambda interval: _recorded(real, trims, interval))
+    kept = []
+    monkeypatch.setattr(memory, "heap_keeping", kept.append)
     app = create_app(settings, run_sweeper=False)
     async with app.router.lifespan_context(app):
+        assert kept == [64 * 2**20]  # IMAGEDESIGNER_MEMORY_HEAP_KEEP's default
         assert gc.get_threshold()[:2] == (10_000, 100)
         assert (settings.gc_young_threshold, settings.gc_middle_threshold) == (10_000, 100)
         assert trims == [5.0]  # IMAGEDESIGNER_MEMORY_TRIM_INTERVAL's default
@@ -120,6 +127,52 @@ def test_the_setting_comes_from_the_environment_and_refuses_a_negative(monkeypat
     assert (read.gc_young_threshold, read.gc_middle_threshold) == (25_000, 20)
     monkeypatch.setenv("IMAGEDESIGNER_MEMORY_TRIM_INTERVAL", "0s")
     assert Settings(data_dir=tmp_path).memory_trim_interval == timedelta(0)
+    monkeypatch.setenv("IMAGEDESIGNER_MEMORY_HEAP_KEEP", "0")
+    assert Settings(data_dir=tmp_path).memory_heap_keep == 0
     monkeypatch.setenv("IMAGEDESIGNER_GC_YOUNG_THRESHOLD", "-1")
     with pytest.raises(ValidationError):
         Settings(data_dir=tmp_path)
+
+
+def test_heap_keeping_sets_the_trim_and_mmap_thresholds():
+    calls = []
+    assert memory.heap_keeping(64 * 2**20, lambda option, value: calls.append((option, value)) or 1)
+    assert calls == [(-3, memory.MAPPED_FROM), (-1, 64 * 2**20)]  # M_MMAP_, M_TRIM_THRESHOLD
+    calls.clear()
+    assert memory.heap_keeping(2**20, lambda option, value: calls.append((option, value)) or 1)
+    assert calls == [(-3, 2**20), (-1, 2**20)]  # never mapped from above what is kept
+
+
+def test_heap_keeping_zero_changes_nothing_and_a_refusal_is_logged(caplog):
+    calls = []
+    assert not memory.heap_keeping(0, lambda option, value: calls.append(option) or 1)
+    assert calls == []
+    assert not memory.heap_keeping(2**20, lambda option, value: 0)
+    assert "mallopt refused the heap settings" in caplog.text
+
+
+_FAULTS = """
+import os, resource, sys
+from imagedesigner.infra import memory
+if sys.argv[1] == "keep":
+    assert memory.heap_keeping(64 * 2**20)
+body = os.urandom(1_500_000)
+for _ in range(3):
+    bytes(bytearray(body))
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(50):
+    bytes(bytearray(body))
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+def _faults_of_50_copies(mode: str) -> int:
+    out = subprocess.run([sys.executable, "-c", _FAULTS, mode], capture_output=True, check=True)
+    return int(out.stdout)
+
+
+def test_with_the_heap_kept_a_megabyte_copy_reuses_memory_instead_of_faulting_it_in():
+    assert memory.glibc_mallopt() is not None  # this machine runs glibc
+    # glibc's own settings: each 1.5 MB block is mapped and unmapped, about 370 faults per copy
+    assert _faults_of_50_copies("default") > 50 * 100
+    assert _faults_of_50_copies("keep") < 50

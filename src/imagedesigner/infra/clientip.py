@@ -55,9 +55,16 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return ",".join(values) if values else None
 
 
+@lru_cache(maxsize=1024)
+def _parse_peer(host: str) -> Address | None:
+    """The socket peer's address, parsed once per address (a few µs each, on every request);
+    addresses are immutable, and the cache lives in this process's memory only."""
+    return parse_ip(host)
+
+
 def _peer(scope: Scope) -> Address | None:
     client = scope.get("client")
-    return parse_ip(client[0]) if client else None
+    return _parse_peer(client[0]) if client and isinstance(client[0], str) else None
 
 
 def client_ip(scope: Scope, trusted: list[str] | tuple[str, ...]) -> str | None:
@@ -85,6 +92,8 @@ def client_ip(scope: Scope, trusted: list[str] | tuple[str, ...]) -> str | None:
 def is_https(scope: Scope, trusted: list[str] | tuple[str, ...]) -> bool:
     if scope.get("scheme") == "https":
         return True
+    if not trusted:  # no proxy is believed: only the connection's own scheme counts
+        return False
     if is_trusted(_peer(scope), parse_networks(tuple(trusted))):
         proto = _header(scope, b"x-forwarded-proto") or ""
         return proto.split(",")[0].strip().lower() == "https"
