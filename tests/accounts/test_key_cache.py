@@ -45,3 +45,51 @@ async def test_a_restriction_and_an_erasure_apply_at_once(client, auth):
     assert (await client.post("/v1/images/generations", json=body, headers=auth)).status_code == 200
     assert (await client.delete("/v1/me", headers=auth)).status_code == 200
     assert (await client.get("/v1/me", headers=auth)).status_code == 401
+
+
+def count_request_sessions(container, monkeypatch) -> list[object]:
+    """Every session the web layer makes from the container (the request's own, made by
+    api/deps.get_session, among them); the job runner holds its own session factory."""
+    made: list[object] = []
+    original = container.sessions
+
+    def counted():
+        session = original()
+        made.append(session)
+        return session
+
+    monkeypatch.setattr(container, "sessions", counted)
+    return made
+
+
+async def test_a_cached_key_makes_a_sync_generation_without_a_request_session(
+    client, auth, container, monkeypatch
+):
+    body = {"prompt": "a cat", "size": "256x256"}
+    assert (await client.post("/v1/images/generations", json=body, headers=auth)).status_code == 200
+    made = count_request_sessions(container, monkeypatch)
+    for _ in range(2):
+        r = await client.post("/v1/images/generations", json=body, headers=auth)
+        assert r.status_code == 200 and r.json()["data"][0]["b64_json"]
+    assert made == []  # the generation row is the runner's own write, not the request's
+
+    # a job is written in the request's unit of work: that one is opened when it is needed
+    queued = await client.post(
+        "/v1/images/generations", json=body, headers={**auth, "Prefer": "respond-async"}
+    )
+    assert queued.status_code == 202, queued.text
+    assert len(made) == 1
+
+
+async def test_a_cached_key_still_records_its_last_use_once_a_minute(
+    client, auth, container, clock, monkeypatch
+):
+    assert (await client.get("/v1/me/keys", headers=auth)).status_code == 200
+    first = (await client.get("/v1/me/keys", headers=auth)).json()["data"][0]["last_used_at"]
+    clock.advance(61)
+    made = count_request_sessions(container, monkeypatch)
+    body = {"prompt": "a cat", "size": "256x256"}
+    assert (await client.post("/v1/images/generations", json=body, headers=auth)).status_code == 200
+    assert len(made) == 1  # opened for the stamp alone, and committed
+    later = (await client.get("/v1/me/keys", headers=auth)).json()["data"][0]["last_used_at"]
+    assert later > first

@@ -79,15 +79,17 @@ class KeyCache:
 def attach(session, values: dict) -> User:
     """The cached account as a detached instance with every column loaded, built as the ORM
     builds a loaded row (no attribute events: nothing is "changed"); the session's own copy
-    when it already holds one.
+    when there is a session (``session`` may be None) and it already holds one.
 
     It is not added to ``session``: adding starts the session's transaction and walks the
     account's cascades, about a fifth of an authenticated request's own CPU, for a row almost
     every route only reads. A route that changes the account loads it (``session.get``), and
     an object that refers to it is added with it (save-update cascade)."""
-    existing = session.identity_map.get(inspect(User).identity_key_from_primary_key([values["id"]]))
-    if existing is not None:
-        return existing
+    if session is not None:  # None: the request has no session (yet)
+        key = inspect(User).identity_key_from_primary_key([values["id"]])
+        existing = session.identity_map.get(key)
+        if existing is not None:
+            return existing
     user = _USER_CLASS.new_instance()
     instance_state(user).dict.update(values)
     make_transient_to_detached(user)

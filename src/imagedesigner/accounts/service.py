@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -146,11 +147,20 @@ async def revoke_key(session: AsyncSession, now: datetime, user: User, key_id: s
     return key
 
 
+SessionSource = AsyncSession | Callable[[], Awaitable[AsyncSession]]
+
+
+async def _opened(source: SessionSource) -> AsyncSession:
+    return source if isinstance(source, AsyncSession) else await source()
+
+
 async def authenticate_key(
-    session: AsyncSession, now: datetime, token: str, cache: KeyCache | None = None
+    source: SessionSource, now: datetime, token: str, cache: KeyCache | None = None
 ) -> User:
     """The key's account. Records the key's last use (at most once a minute); the caller
-    commits. With ``cache``, a key seen in the last seconds needs no look-up."""
+    commits. With ``cache``, a key seen in the last seconds needs no look-up, and then no
+    session either: ``source`` is a session, or what opens one when it is needed (making and
+    ending an unused one was about 40 µs of each request)."""
     if not token or not token.startswith(KEY_PREFIX) or len(token) > 200:
         raise errors.AuthenticationFailed(
             "Incorrect API key provided. Create one with `imagedesigner keys create`."
@@ -158,11 +168,12 @@ async def authenticate_key(
     digest = hash_key(token)
     hit = cache.get(digest) if cache is not None and cache.enabled else None
     if hit is not None:
-        user = keycache.attach(session, hit.user)
+        user = keycache.attach(source if isinstance(source, AsyncSession) else None, hit.user)
         if hit.last_used_at is None or now - as_utc(hit.last_used_at) >= LAST_USED_RESOLUTION:
             hit.last_used_at = now
-            await _stamp(session, hit.key_id, now)
+            await _stamp(await _opened(source), hit.key_id, now)
         return user
+    session = await _opened(source)
     generation = cache.generation if cache is not None else 0
     row = (
         await session.execute(

@@ -85,6 +85,13 @@ async def get_session(request: Request) -> AsyncSession:
     return holder[0]
 
 
+def held_session(request: Request) -> AsyncSession | None:
+    """The request's session when something has already asked for it (:func:`get_session`);
+    None otherwise, and none is made."""
+    holder = request.scope.get(SESSIONS)
+    return holder[0] if holder else None
+
+
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
@@ -131,11 +138,12 @@ async def current_user(request: Request) -> User:
     Authentication reads, and at most once a minute records a key's last use; it ends its
     transaction before the route runs, so a slow action holds no connection or lock."""
     c: Container = request.app.state.container
-    session = await get_session(request)
     token = bearer_token(request)
-    if token is not None:
-        user = await accounts.authenticate_key(session, c.clock.now(), token, c.key_cache)
+    if token is not None:  # a key known to the cache needs no session
+        source = held_session(request) or (lambda: get_session(request))
+        user = await accounts.authenticate_key(source, c.clock.now(), token, c.key_cache)
     else:
+        session = await get_session(request)
         user = None
         for authenticator in getattr(request.app.state, "authenticators", ()):
             user = await authenticator(request, c, session)
@@ -146,8 +154,9 @@ async def current_user(request: Request) -> User:
                 "You didn't provide an API key. Send 'Authorization: Bearer <your API key>'.",
                 code="missing_api_key",
             )
-    if session.in_transaction():
-        await session.commit()  # bookkeeping only (last use); releases the connection
+    held = held_session(request)
+    if held is not None and held.in_transaction():
+        await held.commit()  # bookkeeping only (last use); releases the connection
     if user.role == "erased":  # erasure requested, data kept only under a legal hold
         raise errors.AuthenticationFailed("This account has been closed.", code="account_closed")
     request.state.user_id = user.id

@@ -230,7 +230,7 @@ async def cancel_on_disconnect(request: Request, coro):
 async def run(
     request: Request,
     c: Container,
-    session: AsyncSession,
+    session: AsyncSession | None,
     user: User,
     params: ImageParams,
     inp: GenerationInput,

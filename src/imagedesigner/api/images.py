@@ -45,9 +45,11 @@ def _has_credentials(request: Request) -> bool:
     responses={**PROVIDER_ERRORS, **job_responses("image_generation")},
 )
 async def create_generation(
-    body: ImageParams, request: Request, c: ContainerDep, session: SessionDep, user: CurrentUser
+    body: ImageParams, request: Request, c: ContainerDep, user: CurrentUser
 ):
-    return await generate.run(request, c, session, user, body, body.to_input())
+    # no session asked for here: a plain sync request writes nothing in this request's own
+    # unit of work, and a job opens it when it needs it (api/jobs.py)
+    return await generate.run(request, c, None, user, body, body.to_input())
 
 
 @router.post(

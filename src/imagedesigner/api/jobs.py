@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from imagedesigner import errors, webhooks
 from imagedesigner.api import streams
-from imagedesigner.api.deps import ContainerDep, CurrentUser, SessionDep
+from imagedesigner.api.deps import ContainerDep, CurrentUser, SessionDep, get_session
 from imagedesigner.api.schemas import NO_STORE, ts
 from imagedesigner.container import Container
 from imagedesigner.db import uow
@@ -187,7 +187,7 @@ async def job_json(request: Request, c: Container, session: AsyncSession, job: G
 async def submit(
     request: Request,
     c: Container,
-    session: AsyncSession,
+    session: AsyncSession | None,
     user: User,
     model_id: str | None,
     inp: GenerationInput,
@@ -219,6 +219,8 @@ async def submit(
         return await _sync(
             request, c, user, resolved, inp, kind, response_format, store, extra, checked
         )
+    if session is None:  # the request's own, made now that a job row is written
+        session = await get_session(request)
     job = await jobs.create(
         session,
         c.clock.now(),
