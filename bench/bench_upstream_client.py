@@ -30,14 +30,14 @@ import time
 
 import httpx
 
-from imagedesigner.providers import _http
+from imagedesigner.providers import _http, _status
 
 PATH = "/v1/images/generations"
 BODY = {"model": "gpt-image-1", "prompt": "a lighthouse at dusk", "n": 1, "size": "1024x1024"}
 
 
-def no_info(status: int, body: bytes) -> _http.ErrorInfo:
-    return _http.ErrorInfo()
+def no_info(status: int, body: bytes) -> _status.ErrorInfo:
+    return _status.ErrorInfo()
 
 
 def httpx_transport(size: int) -> httpx.AsyncBaseTransport:

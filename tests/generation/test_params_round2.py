@@ -14,7 +14,7 @@ from imagedesigner.generation.normalize import GenerationInput, plan
 from imagedesigner.generation.service import merge_usage
 from imagedesigner.imaging.dataurl import decode_data_url
 from imagedesigner.providers import openai as openai_provider
-from imagedesigner.providers._http import usage_of
+from imagedesigner.providers._content import usage_of
 from imagedesigner.providers.base import ImageInput
 
 MODELS = {m.native_id: m for m in openai_provider.MODELS}

@@ -16,7 +16,7 @@ import aiohttp.connector
 import httpx
 import pytest
 
-from imagedesigner.providers import _http
+from imagedesigner.providers import _http, _status
 from imagedesigner.providers._aiohttp import AiohttpTransport
 from imagedesigner.providers.base import (
     ImageRequest,
@@ -33,8 +33,8 @@ KEY = "sk-aiohttp-transport-ReallySecretKey0077"
 BIG = 64 * 1024 * 1024  # what the "endless" answer promises; never sent in full
 
 
-def NO_INFO(status: int, body: bytes) -> _http.ErrorInfo:
-    return _http.ErrorInfo()
+def NO_INFO(status: int, body: bytes) -> _status.ErrorInfo:
+    return _status.ErrorInfo()
 
 
 class Server:

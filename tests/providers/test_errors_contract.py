@@ -18,7 +18,7 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
-from imagedesigner.providers import _http, fal, openai, openrouter
+from imagedesigner.providers import _http, _status, fal, openai, openrouter
 from imagedesigner.providers.base import (
     ImageRequest,
     ProviderAuthError,
@@ -208,16 +208,16 @@ async def test_read_capped_stops_pulling_at_the_cap():
 
 
 def test_retry_after_parsing():
-    assert _http.parse_retry_after("7") == 7
-    assert _http.parse_retry_after(None) is None and _http.parse_retry_after("soon") is None
+    assert _status.parse_retry_after("7") == 7
+    assert _status.parse_retry_after(None) is None and _status.parse_retry_after("soon") is None
     from datetime import UTC, datetime
 
     when = datetime(2030, 1, 1, tzinfo=UTC)
-    value = _http.parse_retry_after(format_datetime(when, usegmt=True), now=when.timestamp() - 30)
+    value = _status.parse_retry_after(format_datetime(when, usegmt=True), now=when.timestamp() - 30)
     assert value == 30
 
 
 def test_redact_removes_keys_and_key_lookalikes():
     text = f"bad key {OPENAI_KEY} / Bearer abc.def / Key {FAL_KEY} / sk-or-v1-zzzz9999"
-    out = _http.redact(text, KEYS)
+    out = _status.redact(text, KEYS)
     assert all(k not in out for k in KEYS) and "abc.def" not in out and "zzzz9999" not in out

@@ -10,7 +10,7 @@ import os
 import orjson
 import pytest
 
-from imagedesigner.providers import _http
+from imagedesigner.providers import _content
 from imagedesigner.providers._lift import MIN_LIFT, json_lifting, lifted_value
 from imagedesigner.providers.base import ProviderBadResponse
 
@@ -74,18 +74,18 @@ def test_not_json_is_refused_like_a_full_parse(raw):
     with pytest.raises(orjson.JSONDecodeError):
         orjson.loads(raw)
     with pytest.raises(ProviderBadResponse, match="not valid JSON"):
-        _http.json_object_lifting(raw, "Fake", "b64_json")
+        _content.json_object_lifting(raw, "Fake", "b64_json")
 
 
 def test_a_lifted_value_that_is_not_base64_is_refused_when_decoded():
     bad = B64[:100] + "!" + B64[101:]  # not of the alphabet; still a plain JSON string
-    doc, lifted = _http.json_object_lifting(orjson.dumps({"b64_json": bad}), "Fake", "b64_json")
+    doc, lifted = _content.json_object_lifting(orjson.dumps({"b64_json": bad}), "Fake", "b64_json")
     with pytest.raises(ProviderBadResponse, match="not valid base64"):
-        _http.decode_b64(lifted_value(doc["b64_json"], lifted), "Fake")
+        _content.decode_b64(lifted_value(doc["b64_json"], lifted), "Fake")
 
 
 def test_decoding_from_the_buffer_gives_the_image():
     image = os.urandom(3 * MIN_LIFT)
     raw = orjson.dumps({"data": [{"b64_json": base64.b64encode(image).decode()}]})
-    doc, lifted = _http.json_object_lifting(raw, "Fake", "b64_json")
-    assert _http.decode_b64(lifted_value(doc["data"][0]["b64_json"], lifted), "Fake") == image
+    doc, lifted = _content.json_object_lifting(raw, "Fake", "b64_json")
+    assert _content.decode_b64(lifted_value(doc["data"][0]["b64_json"], lifted), "Fake") == image

@@ -15,7 +15,7 @@ import pytest
 
 from imagedesigner import errors
 from imagedesigner.generation.normalize import GenerationInput, plan
-from imagedesigner.providers import _http, local, openai
+from imagedesigner.providers import _sse, local, openai
 from imagedesigner.providers.base import (
     ImageInput,
     ImageRequest,
@@ -347,8 +347,8 @@ async def test_an_oversized_stream_is_refused_at_the_cap(server, mode):
 # --- the SSE parser ----------------------------------------------------------------------------
 
 
-def _feed(chunks: list[bytes]) -> list[_http.SSEEvent]:
-    parser = _http.SSEParser()
+def _feed(chunks: list[bytes]) -> list[_sse.SSEEvent]:
+    parser = _sse.SSEParser()
     return [event for chunk in chunks for event in parser.feed(chunk)]
 
 
@@ -364,17 +364,17 @@ def test_sse_parser_line_endings_fields_and_chunking():
         b"event: unfinished\ndata: dropped at the end\n"
     )
     expected = [
-        _http.SSEEvent("image_generation.partial_image", '{"a":\n1}', "7"),
-        _http.SSEEvent("message", "second", "7"),
+        _sse.SSEEvent("image_generation.partial_image", '{"a":\n1}', "7"),
+        _sse.SSEEvent("message", "second", "7"),
     ]
     assert _feed([stream]) == expected
     # byte by byte (a CR at a chunk's end waits for a possible LF): the same events
     assert _feed([stream[i : i + 1] for i in range(len(stream))]) == expected
-    assert _feed([b"event: x\n\n", b"data:\n\n"]) == [_http.SSEEvent("message", "")]
+    assert _feed([b"event: x\n\n", b"data:\n\n"]) == [_sse.SSEEvent("message", "")]
 
 
 def test_sse_parser_scans_a_long_line_once():
-    parser = _http.SSEParser()
+    parser = _sse.SSEParser()
     started = time.monotonic()
     for _ in range(2000):
         assert parser.feed(b"A" * 4096) == []

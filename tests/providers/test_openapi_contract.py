@@ -12,7 +12,8 @@ import jsonschema
 import pytest
 import yaml
 
-from imagedesigner.providers import _http, openai, openrouter
+from imagedesigner.providers import openai, openrouter
+from imagedesigner.providers._sse import SSEParser
 from imagedesigner.providers.base import ImageInput, ImageRequest
 from imagedesigner.providers.registry import create_provider
 
@@ -79,8 +80,8 @@ async def test_openai_request_and_fake_response_match_the_spec(state, clock, nat
     check("openai-openapi.yaml", "ImagesResponse", r.json())
 
 
-def _sse(raw: bytes) -> list[tuple[str, dict]]:
-    return [(e.event, json.loads(e.data)) for e in _http.SSEParser().feed(raw)]
+def sse_events(raw: bytes) -> list[tuple[str, dict]]:
+    return [(e.event, json.loads(e.data)) for e in SSEParser().feed(raw)]
 
 
 @pytest.mark.parametrize("kind", ["generation", "edit"])
@@ -129,7 +130,7 @@ async def test_openai_stream_request_and_fake_events_match_the_spec(state, clock
         "edit": ("image_edit", ("ImageEditPartialImageEvent", "ImageEditCompletedEvent")),
     }[kind]
     union = "ImageGenStreamEvent" if kind == "generation" else "ImageEditStreamEvent"
-    events = _sse(r.content)
+    events = sse_events(r.content)
     expected = [f"{prefix}.partial_image"] * 2 + [f"{prefix}.completed"]
     assert [name for name, _ in events] == expected * 2
     for name, data in events:
@@ -148,7 +149,7 @@ async def test_fake_openai_stream_error_event_matches_the_spec(state, clock):
             json={"model": "gpt-image-1.5", "prompt": "x", "stream": True, "partial_images": 1},
             headers={"Authorization": f"Bearer {OPENAI_KEY}"},
         )
-    events = _sse(r.content)
+    events = sse_events(r.content)
     assert [name for name, _ in events] == ["image_generation.partial_image", "error"]
     check("openai-openapi.yaml", "ErrorEvent", {"event": "error", "data": events[-1][1]})
 

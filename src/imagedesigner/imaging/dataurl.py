@@ -38,7 +38,7 @@ def decode_data_url(text: str, *, max_bytes: int, param: str) -> bytes:
             param=param,
         )
     try:
-        return pybase64.b64decode(payload, validate=True)  # SIMD: see providers/_http.py
+        return pybase64.b64decode(payload, validate=True)  # SIMD: see providers/_content.py
     except (binascii.Error, ValueError):
         raise errors.InvalidRequest(
             f"'{param}' is not valid base64 after 'base64,'.", param=param

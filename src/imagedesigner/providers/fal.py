@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Literal, Unpack
 
-from imagedesigner.providers import _http
+from imagedesigner.providers import _content, _http, _status
 from imagedesigner.providers.base import (
     MEDIA_TYPES,
     Capabilities,
@@ -153,10 +153,10 @@ def _app_root(endpoint: str) -> str:
     return "/".join(endpoint.split("/")[:2])
 
 
-def _parse_error(status: int, body: bytes) -> _http.ErrorInfo:
-    obj = _http.safe_json(body)
+def _parse_error(status: int, body: bytes) -> _status.ErrorInfo:
+    obj = _content.safe_json(body)
     if not isinstance(obj, dict):
-        return _http.ErrorInfo()
+        return _status.ErrorInfo()
     detail = obj.get("detail")
     types: list[str] = []
     if isinstance(detail, list):
@@ -168,7 +168,7 @@ def _parse_error(status: int, body: bytes) -> _http.ErrorInfo:
     if isinstance(obj.get("error_type"), str):
         types.append(obj["error_type"])
     refused = "content_policy_violation" in types
-    return _http.ErrorInfo(
+    return _status.ErrorInfo(
         message=message,
         code=types[0] if types else None,
         refusal=(message or "content policy violation") if refused else None,
@@ -181,10 +181,10 @@ def _aspect(fm: FalModel, request: ImageRequest) -> tuple[str, list[ParamWarning
     if request.aspect_ratio in ratios:
         return request.aspect_ratio, []
     w, h = request.size or (1024, 1024)
-    ratio = _http.nearest_ratio(w, h, ratios)
+    ratio = _content.nearest_ratio(w, h, ratios)
     asked = request.aspect_ratio or f"{w}x{h}"
     param = "aspect_ratio" if request.aspect_ratio else "size"
-    if request.aspect_ratio or abs((w / h) / _http.ratio_value(ratio) - 1) > 0.01:
+    if request.aspect_ratio or abs((w / h) / _content.ratio_value(ratio) - 1) > 0.01:
         return ratio, [
             ParamWarning(
                 param,
@@ -235,7 +235,7 @@ class FalProvider(_http.HttpProvider):
         if request.images:
             if not (fm.edit_endpoint and model.capabilities.edits):
                 raise ProviderInvalidRequest(f"{model.id} cannot edit images.", param="image")
-            uris = [_http.data_uri(i.data, i.media_type) for i in request.images]
+            uris = [_content.data_uri(i.data, i.media_type) for i in request.images]
             if fm.edit_field == "image_url" and len(uris) == 1:
                 endpoint, args["image_url"] = fm.edit_endpoint, uris[0]
             else:
@@ -256,7 +256,7 @@ class FalProvider(_http.HttpProvider):
 
     async def _call(self, method: str, url: str, **kwargs) -> dict:
         reply = await self._send(method, url, **kwargs)
-        return _http.json_object(reply.body, LABEL)
+        return _content.json_object(reply.body, LABEL)
 
     async def generate(
         self,
@@ -318,7 +318,7 @@ class FalProvider(_http.HttpProvider):
         if not isinstance(entries, list) or not entries:
             info = _parse_error(200, json.dumps(output).encode())
             if info.refusal is not None:
-                raise _http.error_for_status(LABEL, 422, {}, info, (key,))
+                raise _status.error_for_status(LABEL, 422, {}, info, (key,))
             raise ProviderBadResponse(f"{LABEL} finished the job but returned no images.")
         flags = output.get("has_nsfw_concepts")
         flags = flags if isinstance(flags, list) else []
@@ -352,7 +352,7 @@ class FalProvider(_http.HttpProvider):
     async def _fetch(self, url: str, content_type: object) -> tuple[bytes, str | None]:
         declared = content_type if isinstance(content_type, str) else None
         if url.startswith("data:"):
-            media_type, data = _http.decode_data_uri(url, LABEL)
+            media_type, data = _content.decode_data_uri(url, LABEL)
             return data, media_type or declared
         if not url.startswith(("https://", "http://")):
             raise ProviderBadResponse(f"{LABEL} returned an image URL this service cannot fetch.")
@@ -361,7 +361,7 @@ class FalProvider(_http.HttpProvider):
             url,
             authorized=False,
             label=f"{LABEL} CDN",
-            parse_error=lambda status, body: _http.ErrorInfo(),
+            parse_error=lambda status, body: _status.ErrorInfo(),
         )
         ctype = reply.headers.get("content-type", "").split(";")[0].strip() or None
         return reply.body, declared or (ctype if ctype in MEDIA_TYPES.values() else None)
@@ -428,7 +428,7 @@ def progress_from_logs(logs: object) -> dict:
 
 def _completed_error(status: dict, key: str) -> ProviderError:
     error = status.get("error")
-    text = _http.redact(str(error), (key,))
+    text = _status.redact(str(error), (key,))
     if status.get("error_type") == "content_policy_violation":
         return ProviderContentRefused(
             f"{LABEL} refused the request under its content policy: {text}"

@@ -26,7 +26,7 @@ import logging
 import math
 from typing import Unpack
 
-from imagedesigner.providers import _http
+from imagedesigner.providers import _content, _http, _sse, _status
 from imagedesigner.providers._lift import lifted_value
 from imagedesigner.providers.base import (
     MEDIA_TYPES,
@@ -69,16 +69,16 @@ def _is_gpt(model: ModelInfo) -> bool:
     return not model.native_id.startswith("dall-e")
 
 
-def _parse_error(status: int, body: bytes) -> _http.ErrorInfo:
-    obj = _http.safe_json(body)
+def _parse_error(status: int, body: bytes) -> _status.ErrorInfo:
+    obj = _content.safe_json(body)
     err = obj.get("error") if isinstance(obj, dict) else None
     if not isinstance(err, dict):
-        return _http.ErrorInfo(message=None)
+        return _status.ErrorInfo(message=None)
     message = err.get("message") if isinstance(err.get("message"), str) else None
     code = err.get("code") if isinstance(err.get("code"), str) else None
     etype = err.get("type") if isinstance(err.get("type"), str) else None
     refused = code in _REFUSAL_CODES
-    return _http.ErrorInfo(
+    return _status.ErrorInfo(
         message=message,
         code=code or etype,
         refusal=(message or code) if refused else None,
@@ -121,7 +121,7 @@ def _choose_size(
         w, h = request.size
         param, asked = "size", f"{w}x{h}"
     else:
-        r = _http.ratio_value(request.aspect_ratio or "1:1")
+        r = _content.ratio_value(request.aspect_ratio or "1:1")
         w, h = round(1024 * math.sqrt(r)), round(1024 / math.sqrt(r))
         param, asked = "aspect_ratio", request.aspect_ratio or ""
     if caps.sizes is None:
@@ -263,11 +263,11 @@ class OpenAIProvider(_http.HttpProvider):
     def _result(
         self, model: ModelInfo, request: ImageRequest, raw: bytes, warnings: list[ParamWarning]
     ) -> ProviderResult:
-        body, lifted = _http.json_object_lifting(raw, LABEL, "b64_json")  # see _lift.py
+        body, lifted = _content.json_object_lifting(raw, LABEL, "b64_json")  # see _lift.py
         data = body.get("data")
         if not isinstance(data, list) or not data:
             raise ProviderBadResponse(f"{LABEL} returned no images.")
-        _http.check_count(data, request.n, LABEL)
+        _content.check_count(data, request.n, LABEL)
         fmt = body.get("output_format") if _is_gpt(model) else "png"
         if fmt not in MEDIA_TYPES:
             fmt = request.output_format if _is_gpt(model) else "png"
@@ -275,7 +275,7 @@ class OpenAIProvider(_http.HttpProvider):
         for item in data:
             if not isinstance(item, dict):
                 raise ProviderBadResponse(f"{LABEL} returned an unexpected image entry.")
-            raw_image = _http.decode_b64(lifted_value(item.get("b64_json"), lifted), LABEL)
+            raw_image = _content.decode_b64(lifted_value(item.get("b64_json"), lifted), LABEL)
             media_type, w, h = self._check_image(raw_image, MEDIA_TYPES[fmt])
             revised = item.get("revised_prompt")
             images.append(
@@ -290,7 +290,7 @@ class OpenAIProvider(_http.HttpProvider):
         return ProviderResult(
             images=images,
             warnings=warnings,
-            usage=_http.usage_of(body.get("usage")),
+            usage=_content.usage_of(body.get("usage")),
             echo=_echo(body),
         )
 
@@ -315,7 +315,7 @@ class _Stream:
         self.echo: dict[str, str] = {}
         self.partials = 0
 
-    async def on_event(self, event: _http.SSEEvent) -> None:
+    async def on_event(self, event: _sse.SSEEvent) -> None:
         if event.data.strip() == "[DONE]":
             return
         try:
@@ -346,10 +346,10 @@ class _Stream:
     async def _partial(self, obj: dict) -> None:
         b64 = obj.get("b64_json")
         try:
-            data = _http.decode_b64(b64, LABEL)
+            data = _content.decode_b64(b64, LABEL)
         except ProviderBadResponse:
             data = b""
-        head = _http.image_header(data, max_pixels=self.provider.max_image_pixels)
+        head = _content.image_header(data, max_pixels=self.provider.max_image_pixels)
         if head is None:  # a preview that is not an image is dropped, not passed on
             log.warning("provider partial image dropped: provider=%s reason=not_an_image", LABEL)
             return
@@ -362,13 +362,13 @@ class _Stream:
         )
 
     def _completed(self, obj: dict) -> None:
-        raw = _http.decode_b64(obj.get("b64_json"), LABEL)
+        raw = _content.decode_b64(obj.get("b64_json"), LABEL)
         fmt = obj.get("output_format")
         if fmt not in MEDIA_TYPES:
             fmt = self.request.output_format
         media_type, w, h = self.provider._check_image(raw, MEDIA_TYPES[fmt])
         self.images.append(GeneratedImage(data=raw, media_type=media_type, width=w, height=h))
-        self.usage = _http.usage_of(obj.get("usage")) or self.usage
+        self.usage = _content.usage_of(obj.get("usage")) or self.usage
         self.echo = _echo(obj) or self.echo
 
     def _error(self, obj: dict) -> ProviderError:
@@ -376,11 +376,11 @@ class _Stream:
         info = _parse_error(0, json.dumps({"error": err}).encode())
         status = _stream_error_status(err)
         secrets = (self.provider._api_key,)
-        exc = _http.error_for_status(LABEL, status, {}, info, secrets)
+        exc = _status.error_for_status(LABEL, status, {}, info, secrets)
         log.warning(
             "provider stream failed: provider=%s code=%s error=%s",
             LABEL,
-            _http.redact(info.code or "-", secrets),
+            _status.redact(info.code or "-", secrets),
             exc.code,
         )
         return exc

@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from imagedesigner.providers import _http
+from imagedesigner.providers import _content, _http, _status
 from imagedesigner.providers.base import (
     Capabilities,
     GeneratedImage,
@@ -188,7 +188,7 @@ def _ratio_pixels(ratio: str, tier: str) -> tuple[int, int]:
     if ratio in RATIO_1K:
         w, h = RATIO_1K[ratio]
     else:  # wide ratios: ~1 MP at 1K [U: exact pixels not documented]
-        r = _http.ratio_value(ratio)
+        r = _content.ratio_value(ratio)
         w, h = round(1024 * math.sqrt(r)), round(1024 / math.sqrt(r))
     scale = TIER_SCALE[tier]
     return round(w * scale), round(h * scale)
@@ -200,7 +200,7 @@ def _image_config(route: Route, request: ImageRequest) -> tuple[dict, list[Param
     if request.aspect_ratio in ratios:
         ratio = request.aspect_ratio
     elif request.size is not None:
-        ratio = _http.nearest_ratio(request.size[0], request.size[1], ratios)
+        ratio = _content.nearest_ratio(request.size[0], request.size[1], ratios)
     else:
         ratio = "1:1"
     tier = route.tiers[0] if "1K" not in route.tiers else "1K"
@@ -235,14 +235,14 @@ def _image_config(route: Route, request: ImageRequest) -> tuple[dict, list[Param
     return config, warnings
 
 
-def _parse_error(status: int, body: bytes) -> _http.ErrorInfo:
-    return _error_info(_http.safe_json(body))
+def _parse_error(status: int, body: bytes) -> _status.ErrorInfo:
+    return _error_info(_content.safe_json(body))
 
 
-def _error_info(obj: object) -> _http.ErrorInfo:
+def _error_info(obj: object) -> _status.ErrorInfo:
     err = obj.get("error") if isinstance(obj, dict) else None
     if not isinstance(err, dict):
-        return _http.ErrorInfo()
+        return _status.ErrorInfo()
     message = err.get("message") if isinstance(err.get("message"), str) else None
     meta = err.get("metadata") if isinstance(err.get("metadata"), dict) else {}
     reasons = meta.get("reasons")
@@ -250,7 +250,7 @@ def _error_info(obj: object) -> _http.ErrorInfo:
     if isinstance(reasons, list) and reasons:  # moderation flag (403 with metadata.reasons)
         refusal = "flagged for " + ", ".join(str(r) for r in reasons)
     code = str(err.get("code")) if err.get("code") is not None else None
-    return _http.ErrorInfo(message=message, code=code, refusal=refusal)
+    return _status.ErrorInfo(message=message, code=code, refusal=refusal)
 
 
 class OpenRouterProvider(_http.HttpProvider):
@@ -273,7 +273,7 @@ class OpenRouterProvider(_http.HttpProvider):
         config, warnings = _image_config(route, request)
         if request.images:
             content: str | list = [{"type": "text", "text": request.prompt}] + [
-                {"type": "image_url", "image_url": {"url": _http.data_uri(i.data, i.media_type)}}
+                {"type": "image_url", "image_url": {"url": _content.data_uri(i.data, i.media_type)}}
                 for i in request.images
             ]
         else:
@@ -316,12 +316,12 @@ class OpenRouterProvider(_http.HttpProvider):
     def _result(
         self, model: ModelInfo, request: ImageRequest, raw: bytes, warnings, key: str
     ) -> ProviderResult:
-        body = _http.json_object(raw, LABEL)
+        body = _content.json_object(raw, LABEL)
         if isinstance(body.get("error"), dict):  # an error reported in a 200 body
             code = body["error"].get("code")
             status = code if isinstance(code, int) and 400 <= code < 600 else 502
             info = _error_info(body)
-            raise _http.error_for_status(LABEL, status, {}, info, (key,))
+            raise _status.error_for_status(LABEL, status, {}, info, (key,))
         choices = body.get("choices")
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
             raise ProviderBadResponse(f"{LABEL} returned no choices.")
@@ -333,7 +333,7 @@ class OpenRouterProvider(_http.HttpProvider):
             url = (entry.get("image_url") or {}).get("url") if isinstance(entry, dict) else None
             if not isinstance(url, str) or not url.startswith("data:"):
                 raise ProviderBadResponse(f"{LABEL} returned an image that is not a data URL.")
-            declared, data = _http.decode_data_uri(url, LABEL)
+            declared, data = _content.decode_data_uri(url, LABEL)
             media_type, w, h = self._check_image(data, declared)
             images.append(GeneratedImage(data=data, media_type=media_type, width=w, height=h))
         if not images:
@@ -342,9 +342,9 @@ class OpenRouterProvider(_http.HttpProvider):
             if choice.get("finish_reason") == "content_filter" or message.get("refusal"):
                 raise ProviderContentRefused(
                     f"{LABEL} refused the request under its content policy: "
-                    f"{_http.redact(reason or 'the model declined to make this image', (key,))}"
+                    f"{_status.redact(reason or 'the model declined to make this image', (key,))}"
                 )
             raise ProviderBadResponse(f"{LABEL} returned no image for this request.")
         return ProviderResult(
-            images=images, warnings=warnings, usage=_http.usage_of(body.get("usage"))
+            images=images, warnings=warnings, usage=_content.usage_of(body.get("usage"))
         )
