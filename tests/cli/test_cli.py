@@ -133,3 +133,44 @@ def test_several_workers_need_postgresql_and_redis(env, monkeypatch):
     assert several_workers_problem(shared, 2) is None
     assert several_workers_problem(Settings(_env_file=None, **pg), 1) is None
     assert "needs Redis" in several_workers_problem(Settings(_env_file=None, **pg), 2)
+
+
+def test_the_worker_runs_its_jobs_with_the_serving_memory_settings(env, monkeypatch):
+    """``imagedesigner worker`` serves as ``serve`` does: the GC thresholds of the settings while
+    it runs jobs, put back when it stops (docs/benchmarks.md: the young-generation threshold was
+    40 % of the CPU at 1,000 in flight), and its parts closed."""
+    import gc
+
+    from imagedesigner.cli import main as cli_main
+    from imagedesigner.generation import worker as worker_module
+
+    monkeypatch.setenv("IMAGEDESIGNER_JOB_QUEUE", "procrastinate")
+    monkeypatch.setenv("IMAGEDESIGNER_DATABASE_URL", "postgresql+asyncpg://nobody@127.0.0.1:1/x")
+    monkeypatch.setenv("IMAGEDESIGNER_STORAGE_URI", "redis://127.0.0.1:1/0")
+    monkeypatch.setenv("IMAGEDESIGNER_GC_YOUNG_THRESHOLD", "12345")
+    monkeypatch.setenv("IMAGEDESIGNER_GC_MIDDLE_THRESHOLD", "77")
+    monkeypatch.setenv("IMAGEDESIGNER_MEMORY_HEAP_KEEP", "0")  # this test process's malloc as is
+    seen: dict = {}
+
+    class Parts:
+        runner = registry = blobs = object()
+
+        async def start(self) -> None:
+            seen["started"] = True
+
+        async def aclose(self) -> None:
+            seen["closed"] = True
+
+    async def build(settings):
+        return Parts()
+
+    async def serve_worker(runner, registry, blobs, settings, size):
+        seen["threshold"], seen["size"] = gc.get_threshold()[:2], size
+
+    before = gc.get_threshold()
+    monkeypatch.setattr(cli_main.Container, "build", build)
+    monkeypatch.setattr(worker_module, "serve_worker", serve_worker)
+    result = runner.invoke(app, ["worker", "--concurrency", "3"])
+    assert result.exit_code == 0, result.output
+    assert seen == {"started": True, "threshold": (12345, 77), "size": 3, "closed": True}
+    assert gc.get_threshold() == before

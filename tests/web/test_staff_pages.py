@@ -6,7 +6,6 @@ at 390 px wide no page scrolls sideways. Without chromium these tests skip (CI r
 from __future__ import annotations
 
 import re
-import time
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -14,8 +13,8 @@ import pytest
 
 from tests.api.live import LiveServer, account
 from tests.conftest import make_settings
+from tests.web.conftest import PASSWORD, until
 
-PASSWORD = "correct horse battery"
 PERSON, SUPPORT, ADMIN = "ada@example.com", "help@example.com", "boss@example.com"
 DESK_PAGES = ["/staff", "/staff/tickets", "/staff/requests", "/staff/holds", "/staff/audit"]
 
@@ -51,15 +50,6 @@ def open_as(browser, desk_server):
     yield make
     for context in contexts:
         context.close()
-
-
-def until(page, predicate: str, timeout: float = 10.0) -> None:
-    """Poll a JS predicate (the CSP forbids eval, which wait_for_function needs)."""
-    deadline = time.monotonic() + timeout
-    while not page.evaluate(predicate):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {predicate}")
-        time.sleep(0.05)
 
 
 def _open_ticket(page, url: str, subject: str, body: str) -> None:

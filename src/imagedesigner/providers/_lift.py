@@ -14,8 +14,10 @@ What is cut out must be exactly what the parser would have read, or nothing is:
 - the rest, with a placeholder string in place of each cut-out value, must parse as JSON; the
   placeholders are per process and random, so no provider can send one;
 - the cut-out bytes are only used where the caller finds a placeholder under that key; they
-  are base64 or the caller's strict decoding refuses them, so the document as a whole was
-  valid JSON whenever the caller accepts it.
+  are base64 or the caller's strict decoding refuses them. A cut-out value the caller never
+  uses is never looked at: a document whose only fault is inside such a value (a raw control
+  character, invalid UTF-8) is accepted where a full parse would refuse it, and nothing of that
+  value is used.
 """
 
 from __future__ import annotations
