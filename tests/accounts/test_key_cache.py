@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import event
 
 
@@ -23,6 +25,26 @@ async def test_a_known_key_is_not_looked_up_again(client, auth, container):
     for _ in range(3):
         assert (await client.get("/v1/me", headers=auth)).status_code == 200
     assert lookups == []
+
+
+async def test_a_key_missed_by_many_requests_at_once_is_looked_up_once(client, auth, container):
+    """An expired entry or a cleared cache under a stream of the key's requests: one look-up,
+    the others wait for it (all going to the database together was scenario b's p99)."""
+    assert (await client.get("/v1/me", headers=auth)).status_code == 200
+    lookups = count_key_lookups(container)
+    for wave in (1, 2):  # twice: the first wave's look-up left nothing behind that blocks
+        container.key_cache.clear()
+        answers = await asyncio.gather(*(client.get("/v1/me", headers=auth) for _ in range(20)))
+        assert [r.status_code for r in answers] == [200] * 20
+        assert len(lookups) == wave
+
+
+async def test_a_wrong_key_sent_by_many_requests_at_once_fails_for_each(client, auth):
+    bad = {"Authorization": "Bearer idk_" + "x" * 40}
+    answers = await asyncio.gather(*(client.get("/v1/me", headers=bad) for _ in range(5)))
+    assert [r.status_code for r in answers] == [401] * 5
+    assert all(r.json()["error"]["code"] == "invalid_api_key" for r in answers)
+    assert (await client.get("/v1/me", headers=auth)).status_code == 200
 
 
 async def test_a_revoked_key_fails_on_the_next_request(client, auth):

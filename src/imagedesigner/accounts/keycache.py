@@ -8,15 +8,22 @@ Correctness first:
   configured), which clears theirs;
 - a look-up that raced with such a change never fills the cache (a generation counter);
 - entries expire after ``ttl`` anyway, bounding what a lost announcement can cost.
+A key missed by several requests at once (an entry that expired, or a cache just cleared, under
+a steady stream of that key's requests) is looked up once: the others wait for that look-up
+(:meth:`KeyCache.lookup`, :meth:`KeyCache.wait_for_lookup`) instead of all going to the
+database together, which queued 64 look-ups on SQLite's connections every ``ttl`` and was
+scenario b's p99 (319 ms at a 42 ms p50; 54 ms without the expiries).
 The cache holds the account's column values and the key's id, never the key itself (it is keyed
 by the key's hash, as the table is).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -46,6 +53,7 @@ class KeyCache:
         self.announce = announce  # tells the other instances to clear theirs
         self.generation = 0
         self._entries: dict[str, Entry] = {}
+        self._pending: dict[str, asyncio.Future[None]] = {}  # key hash -> its look-up running
         _CACHES.add(self)
 
     @property
@@ -60,6 +68,30 @@ class KeyCache:
             self._entries.pop(key_hash, None)
             return None
         return entry
+
+    async def wait_for_lookup(self, key_hash: str) -> Entry | None:
+        """When another request is looking this key up, wait for it and return what it put in
+        the cache (None: no look-up was running, or it put nothing: the key was not found, the
+        accounts changed meanwhile, it failed)."""
+        pending = self._pending.get(key_hash)
+        if pending is None:
+            return None
+        await asyncio.wait([pending])  # never cancels the look-up itself
+        return self.get(key_hash)
+
+    @contextlib.contextmanager
+    def lookup(self, key_hash: str) -> Iterator[None]:
+        """The look-up of one key by this request: others missing it meanwhile wait for it."""
+        if key_hash in self._pending:  # one already runs (this one waited and found nothing)
+            yield
+            return
+        done = asyncio.get_running_loop().create_future()
+        self._pending[key_hash] = done
+        try:
+            yield
+        finally:
+            del self._pending[key_hash]
+            done.set_result(None)
 
     def put(
         self, key_hash: str, generation: int, user: User, key_id: str, last_used: datetime | None

@@ -6,6 +6,7 @@ adds nothing but latency on every request.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import secrets
@@ -166,33 +167,35 @@ async def authenticate_key(
             "Incorrect API key provided. Create one with `imagedesigner keys create`."
         )
     digest = hash_key(token)
-    hit = cache.get(digest) if cache is not None and cache.enabled else None
+    caching = cache is not None and cache.enabled
+    hit = (cache.get(digest) or await cache.wait_for_lookup(digest)) if caching else None
     if hit is not None:
         user = keycache.attach(source if isinstance(source, AsyncSession) else None, hit.user)
         if hit.last_used_at is None or now - as_utc(hit.last_used_at) >= LAST_USED_RESOLUTION:
             hit.last_used_at = now
             await _stamp(await _opened(source), hit.key_id, now)
         return user
-    session = await _opened(source)
-    generation = cache.generation if cache is not None else 0
-    row = (
-        await session.execute(
-            select(ApiKey, User)
-            .join(User, User.id == ApiKey.user_id)
-            .where(ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None))
-        )
-    ).first()
-    if row is None:
-        raise errors.AuthenticationFailed(
-            "Incorrect API key provided. Create one with `imagedesigner keys create`."
-        )
-    key, user = row
-    last_used = key.last_used_at
-    if last_used is None or now - as_utc(last_used) >= LAST_USED_RESOLUTION:
-        await _stamp(session, key.id, now)
-        last_used = now
-    if cache is not None:
-        cache.put(digest, generation, user, key.id, last_used)
+    with cache.lookup(digest) if caching else contextlib.nullcontext():
+        session = await _opened(source)
+        generation = cache.generation if cache is not None else 0
+        row = (
+            await session.execute(
+                select(ApiKey, User)
+                .join(User, User.id == ApiKey.user_id)
+                .where(ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None))
+            )
+        ).first()
+        if row is None:
+            raise errors.AuthenticationFailed(
+                "Incorrect API key provided. Create one with `imagedesigner keys create`."
+            )
+        key, user = row
+        last_used = key.last_used_at
+        if last_used is None or now - as_utc(last_used) >= LAST_USED_RESOLUTION:
+            await _stamp(session, key.id, now)
+            last_used = now
+        if cache is not None:
+            cache.put(digest, generation, user, key.id, last_used)
     return user
 
 
