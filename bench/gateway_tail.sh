@@ -2,7 +2,7 @@
 # The latency distribution of the harness's scenario b (64 connections, 2 KB image), which the
 # harness's table gives only as p50 and p99: the gateway from this checkout served as
 # run_imagedesigner.sh serves it (core 0; wrk and the mock upstream on core 1), a 3 s warm-up,
-# then wrk --latency for DURATION seconds. Any IMAGEDESIGNER_* variable set by the caller is
+# then wrk --latency for DURATION seconds, and the gateway's CPU time (all its threads) per request. Any IMAGEDESIGNER_* variable set by the caller is
 # passed on (e.g. IMAGEDESIGNER_DATABASE_URL for PostgreSQL, IMAGEDESIGNER_KEY_CACHE_TTL).
 # Usage: bench/gateway_tail.sh [HARNESS_DIR]   (default: ../shared/bench next to this checkout)
 # Env:   PYTHON (a Python with httptools + uvloop for the mock), DURATION (12), PORT (8310),
@@ -38,7 +38,12 @@ for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && 
 URL=http://127.0.0.1:$PORT/v1/images/generations
 taskset -c 1 wrk -t2 -c"$CONNS" -d3s --timeout 30s -s images.lua "$URL" >/dev/null
 sleep 1
+ticks() { sed 's/.*) //' "/proc/$GW/stat" | awk '{print $12 + $13}'; }  # utime + stime, all threads
+before=$(ticks)
 out=$(taskset -c 1 wrk -t2 -c"$CONNS" -d"${DURATION}"s --timeout 30s --latency -s images.lua "$URL")
+after=$(ticks)
 pct() { awk -v p="$1%" '$1 == p {print $2}' <<<"$out"; }
 rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
-echo "${LABEL:-$(git -C "$ROOT" rev-parse --short HEAD)} b: $rps req/s; p50 $(pct 50) p75 $(pct 75) p90 $(pct 90) p99 $(pct 99)"
+n=$(awk '/requests in/ {print $1}' <<<"$out")
+cpu=$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$n" 'BEGIN {printf "%.3f", t / hz * 1000 / n}')
+echo "${LABEL:-$(git -C "$ROOT" rev-parse --short HEAD)} b: $rps req/s; p50 $(pct 50) p75 $(pct 75) p90 $(pct 90) p99 $(pct 99); gateway CPU $cpu ms per request"
