@@ -27,6 +27,22 @@ async def test_a_known_key_is_not_looked_up_again(client, auth, container):
     assert lookups == []
 
 
+async def test_a_known_key_is_looked_up_again_once_its_entry_expires(
+    client, auth, container, clock
+):
+    """The entry lives ``IMAGEDESIGNER_KEY_CACHE_TTL`` by the injected clock (what bounds a
+    lost announcement from another instance): just before, no look-up; just after, one."""
+    ttl = container.settings.key_cache_ttl.total_seconds()
+    assert (await client.get("/v1/me", headers=auth)).status_code == 200
+    lookups = count_key_lookups(container)
+    clock.advance(ttl - 1)
+    assert (await client.get("/v1/me", headers=auth)).status_code == 200
+    assert lookups == []
+    clock.advance(1)
+    assert (await client.get("/v1/me", headers=auth)).status_code == 200
+    assert len(lookups) == 1
+
+
 async def test_a_key_missed_by_many_requests_at_once_is_looked_up_once(client, auth, container):
     """An expired entry or a cleared cache under a stream of the key's requests: one look-up,
     the others wait for it (all going to the database together was scenario b's p99)."""

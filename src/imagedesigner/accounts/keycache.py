@@ -7,7 +7,8 @@ Correctness first:
   and is announced to every other instance through the job notifier (Redis pub/sub when
   configured), which clears theirs;
 - a look-up that raced with such a change never fills the cache (a generation counter);
-- entries expire after ``ttl`` anyway, bounding what a lost announcement can cost.
+- entries expire after ``ttl`` anyway, bounding what a lost announcement can cost (by the
+  request's ``now``, from the injected clock, so tests move time instead of sleeping).
 A key missed by several requests at once (an entry that expired, or a cache just cleared, under
 a steady stream of that key's requests) is looked up once: the others wait for that look-up
 (:meth:`KeyCache.lookup`, :meth:`KeyCache.wait_for_lookup`) instead of all going to the
@@ -21,11 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, make_transient_to_detached
@@ -41,7 +41,7 @@ MAX_ENTRIES = 10_000
 
 @dataclass
 class Entry:
-    expires: float
+    expires: datetime
     user: dict
     key_id: str
     last_used_at: datetime | None
@@ -60,16 +60,16 @@ class KeyCache:
     def enabled(self) -> bool:
         return self.ttl > 0
 
-    def get(self, key_hash: str) -> Entry | None:
+    def get(self, key_hash: str, now: datetime) -> Entry | None:
         entry = self._entries.get(key_hash)
         if entry is None:
             return None
-        if entry.expires <= time.monotonic():
+        if entry.expires <= now:
             self._entries.pop(key_hash, None)
             return None
         return entry
 
-    async def wait_for_lookup(self, key_hash: str) -> Entry | None:
+    async def wait_for_lookup(self, key_hash: str, now: datetime) -> Entry | None:
         """When another request is looking this key up, wait for it and return what it put in
         the cache (None: no look-up was running, or it put nothing: the key was not found, the
         accounts changed meanwhile, it failed)."""
@@ -77,7 +77,7 @@ class KeyCache:
         if pending is None:
             return None
         await asyncio.wait([pending])  # never cancels the look-up itself
-        return self.get(key_hash)
+        return self.get(key_hash, now)
 
     @contextlib.contextmanager
     def lookup(self, key_hash: str) -> Iterator[None]:
@@ -94,14 +94,21 @@ class KeyCache:
             done.set_result(None)
 
     def put(
-        self, key_hash: str, generation: int, user: User, key_id: str, last_used: datetime | None
+        self,
+        key_hash: str,
+        generation: int,
+        user: User,
+        key_id: str,
+        last_used: datetime | None,
+        now: datetime,
     ) -> None:
         if not self.enabled or generation != self.generation:
             return  # the accounts changed while this look-up ran: do not keep what it read
         if len(self._entries) >= MAX_ENTRIES:
             self._entries.clear()
         values = {attr.key: getattr(user, attr.key) for attr in inspect(User).column_attrs}
-        self._entries[key_hash] = Entry(time.monotonic() + self.ttl, values, key_id, last_used)
+        expires = now + timedelta(seconds=self.ttl)
+        self._entries[key_hash] = Entry(expires, values, key_id, last_used)
 
     def clear(self) -> None:
         self.generation += 1

@@ -168,7 +168,7 @@ async def authenticate_key(
         )
     digest = hash_key(token)
     caching = cache is not None and cache.enabled
-    hit = (cache.get(digest) or await cache.wait_for_lookup(digest)) if caching else None
+    hit = (cache.get(digest, now) or await cache.wait_for_lookup(digest, now)) if caching else None
     if hit is not None:
         user = keycache.attach(source if isinstance(source, AsyncSession) else None, hit.user)
         if hit.last_used_at is None or now - as_utc(hit.last_used_at) >= LAST_USED_RESOLUTION:
@@ -195,7 +195,7 @@ async def authenticate_key(
             await _stamp(session, key.id, now)
             last_used = now
         if cache is not None:
-            cache.put(digest, generation, user, key.id, last_used)
+            cache.put(digest, generation, user, key.id, last_used, now)
     return user
 
 
