@@ -8,10 +8,10 @@ import shutil
 import subprocess
 import sys
 
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
 
 from imagedesigner.db import all_models  # noqa: F401  (registers every table)
 from imagedesigner.db.base import Base
@@ -71,28 +71,14 @@ async def test_a_fresh_or_older_database_is_migrated_to_head(tmp_path):
     engine = create_engine(url)
     try:
         assert not await at_head(engine)  # no version table yet
-        cfg = alembic_config()
-
-        def to(revision: str):
-            def run(connection) -> None:
-                cfg.attributes["connection"] = connection
-                command.upgrade(cfg, revision)
-
-            return run
-
-        async with engine.begin() as conn:
-            await conn.run_sync(to("0007_request_ids"))
+        await upgrade(engine, "0007_request_ids")
         assert not await at_head(engine)
         await upgrade(engine)
         assert await at_head(engine)
         async with engine.connect() as conn:
-            names = await conn.run_sync(lambda c: set(Base.metadata.tables) - set(_tables(c)))
+            names = await conn.run_sync(
+                lambda c: set(Base.metadata.tables) - set(inspect(c).get_table_names())
+            )
         assert names == set()  # every table of the models exists, 0008's too
     finally:
         await engine.dispose()
-
-
-def _tables(connection) -> list[str]:
-    from sqlalchemy import inspect
-
-    return inspect(connection).get_table_names()

@@ -45,8 +45,9 @@ async def at_head(engine: AsyncEngine) -> bool:
     return revisions == [HEAD]
 
 
-async def upgrade(engine: AsyncEngine) -> None:
-    if await at_head(engine):
+async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    """Migrate up to ``revision`` (the newest by default; an older one for tests)."""
+    if revision == "head" and await at_head(engine):
         return
     from alembic import command  # only when there is something to migrate (see above)
 
@@ -54,7 +55,7 @@ async def upgrade(engine: AsyncEngine) -> None:
 
     def _run(connection) -> None:
         cfg.attributes["connection"] = connection
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, revision)
 
     async with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
